@@ -1,0 +1,116 @@
+# sac — build, test, demo, bench, install.
+#
+# Every program is the set of .c files in its folder, linked with the
+# static library built from common/.  `make check` builds a second tree
+# under build/san with AddressSanitizer and UndefinedBehaviorSanitizer
+# and runs the unit and system tests against it.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+VERSION := 0.1.0
+
+CC      ?= cc
+PKGS    := libnfc libpq libssl libcrypto inih libsystemd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wno-format-nonliteral -Werror
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -DSAC_VERSION='"$(VERSION)"' -DSAC_SQL_DIR='"$(PREFIX)/share/sac/sql"' \
+             -Icommon $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS  = $(PKG_LIBS) -lpthread
+
+B ?= build
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/obj/%.o)
+COMMON_LIB := $(B)/obj/libsaccommon.a
+
+# program name : source folder
+PROGRAMS := sac-reader:reader sac-controller:controller sac-purge:purge sacctl:ctl \
+            pn532-sim:tests/pn532-sim
+prog_dir  = $(word 2,$(subst :, ,$(1)))
+prog_name = $(word 1,$(subst :, ,$(1)))
+# Only programs whose folder has sources are built.
+BUILT := $(foreach p,$(PROGRAMS),$(if $(wildcard $(call prog_dir,$(p))/*.c),$(B)/bin/$(call prog_name,$(p))))
+
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+BENCH_SRC  := $(wildcard bench/*.c)
+BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+
+.PHONY: all check deps demo bench soak fuzz install uninstall clean format unit-tests
+all: $(BUILT) $(BENCH_BIN)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(COMMON_LIB): $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+define program_rule
+$(B)/bin/$(call prog_name,$(1)): $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(call prog_dir,$(1))/*.c)) $(COMMON_LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_CFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+
+# Unit tests link only common/ (the archive pulls in just the modules used).
+$(B)/tests/%: tests/unit/%.c $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+
+# A benchmark may use the modules of the program it measures: bench/NAME.c
+# links bench/NAME/*.c if that folder exists.
+$(B)/bench/%: bench/%.c $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(wildcard bench/$*/*.c) $(COMMON_LIB) $(LDLIBS)
+
+unit-tests: $(UNIT_BIN)
+
+deps:
+	@tools/ensure-deps
+
+check: deps
+	$(MAKE) B=build/san EXTRA_CFLAGS="$(SAN_FLAGS)" CFLAGS="-O1 -g" all unit-tests
+	tests/run build/san
+
+demo: deps all
+	tools/demo
+
+bench: deps all
+	bench/run
+
+soak: deps all
+	tests/soak/run
+
+fuzz: deps
+	tests/fuzz/run
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/sac/sql \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0755 $(B)/bin/sac-reader $(B)/bin/sac-controller $(B)/bin/sac-purge \
+	    $(B)/bin/sacctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 sql/*.sql $(DESTDIR)$(PREFIX)/share/sac/sql/
+	install -m 0644 systemd/*.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/sac-reader $(DESTDIR)$(PREFIX)/bin/sac-controller \
+	    $(DESTDIR)$(PREFIX)/bin/sac-purge $(DESTDIR)$(PREFIX)/bin/sacctl
+	rm -rf $(DESTDIR)$(PREFIX)/share/sac
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/lib/systemd/system/,$(notdir $(wildcard systemd/*.service)))
+
+format:
+	clang-format -i $(wildcard */*.c */*.h tests/*/*.c bench/*.c)
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,89 @@
+/*
+ * daemon — see daemon.h.
+ */
+#include "daemon.h"
+
+#include <stdbool.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+volatile sig_atomic_t daemon_terminate;
+volatile sig_atomic_t daemon_reload;
+
+static void daemon_on_signal(int signo)
+{
+	if (signo == SIGHUP)
+		daemon_reload = 1;
+	else
+		daemon_terminate = 1;
+}
+
+int daemon_signals_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = daemon_on_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) != 0 || sigaction(SIGINT, &sa, NULL) != 0 ||
+	    sigaction(SIGHUP, &sa, NULL) != 0)
+		return -1;
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) != 0)
+		return -1;
+	return 0;
+}
+
+void daemon_notify_ready(const char *status)
+{
+	if (status != NULL)
+		sd_notifyf(0, "READY=1\nSTATUS=%s", status);
+	else
+		sd_notify(0, "READY=1");
+}
+
+void daemon_notify_stopping(void)
+{
+	sd_notify(0, "STOPPING=1");
+}
+
+void daemon_notify_reloading(void)
+{
+	sd_notify(0, "RELOADING=1");
+}
+
+void daemon_notify_status(const char *status)
+{
+	sd_notifyf(0, "STATUS=%s", status);
+}
+
+void daemon_notify_watchdog(void)
+{
+	sd_notify(0, "WATCHDOG=1");
+}
+
+uint64_t daemon_watchdog_interval_usec(void)
+{
+	uint64_t usec = 0;
+
+	if (sd_watchdog_enabled(0, &usec) <= 0)
+		return 0;
+	return usec / 2;
+}
+
+int64_t daemon_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t daemon_unix_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
