@@ -151,7 +151,13 @@ CONF
     T_PG_STARTED=1
     export PGHOST="$T_PG_SOCK" PGPORT="$T_PG_PORT" PGUSER=postgres PGDATABASE=sac
     psql -qX -d postgres -c "CREATE DATABASE sac" >/dev/null || return 1
-    "$T_BIN/sacctl" db migrate >"$T_DIR/migrate.log" 2>&1 || { cat "$T_DIR/migrate.log"; return 1; }
+    if [ -x "$T_BIN/sacctl" ]; then
+        "$T_BIN/sacctl" db migrate >"$T_DIR/migrate.log" 2>&1 || { cat "$T_DIR/migrate.log"; return 1; }
+    else
+        # Before sacctl exists on a branch: the same files, in one transaction.
+        cat "$T_REPO"/sql/[0-9]*.sql | psql -qX -v ON_ERROR_STOP=1 -1 >"$T_DIR/migrate.log" 2>&1 \
+            || { cat "$T_DIR/migrate.log"; return 1; }
+    fi
 }
 
 pg_stop() { t_as_pg pg_ctl -D "$T_DIR/pg" -m "${1:-fast}" -w stop >/dev/null; }
