@@ -138,6 +138,30 @@ CREATE TABLE access.events (
     PRIMARY KEY (reader_id, event_id, occurred_at)
 ) PARTITION BY RANGE (occurred_at);
 
+-- The partition of access.events for the UTC hour holding ts, created if
+-- missing: access.events_YYYYMMDDHH.  Used by ingest (on demand) and purge
+-- (ahead of time).  Internal: never granted to a group role.
+CREATE FUNCTION access.ensure_partition(ts timestamptz) RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    h timestamptz := date_trunc('hour', ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+    rel text := 'events_' || to_char(ts AT TIME ZONE 'UTC', 'YYYYMMDDHH24');
+BEGIN
+    IF to_regclass('access.' || rel) IS NOT NULL THEN
+        RETURN;
+    END IF;
+    -- Two sessions may race to create the same hour: serialise on it.
+    PERFORM pg_advisory_xact_lock(7302, extract(epoch FROM h)::integer);
+    IF to_regclass('access.' || rel) IS NULL THEN
+        EXECUTE format('CREATE TABLE access.%I PARTITION OF access.events '
+                       'FOR VALUES FROM (%L) TO (%L)', rel, h, h + interval '1 hour');
+    END IF;
+END
+$$;
+
 -- One row per badge on the premises: the open read-in/read-out cycle.  The
 -- read-out deletes it; sac-purge rewrites the table so the bytes go too.
 CREATE TABLE access.presence (
