@@ -72,7 +72,16 @@ $(B)/bench/%: bench/%.c $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(wildcard bench/$*/*.c) $(COMMON_LIB) $(LDLIBS)
 
-unit-tests: $(UNIT_BIN)
+# Fuzz targets, replayed over their seed corpus by `make check` (without
+# libFuzzer).  A target names the program sources it needs in its first
+# comment: " * links: reader/spool.c".
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+fuzz_links = $(shell sed -n 's|^ \* links: \(.*\)$$|\1|p' $(1))
+$(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(call fuzz_links,$<) $(COMMON_LIB) $(LDLIBS)
+
+unit-tests: $(UNIT_BIN) $(FUZZ_BIN)
 
 deps:
 	@tools/ensure-deps

@@ -48,7 +48,7 @@ int duration_parse(const char *text, int64_t *seconds)
 
 void duration_format(int64_t seconds, char *out, unsigned out_size)
 {
-	if (seconds % 86400 == 0)
+	if (seconds % 86400 == 0 && seconds > 86400)
 		snprintf(out, out_size, "%lldd", (long long)(seconds / 86400));
 	else if (seconds % 3600 == 0)
 		snprintf(out, out_size, "%lldh", (long long)(seconds / 3600));
