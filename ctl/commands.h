@@ -14,4 +14,20 @@
 /* cmd_db.c */
 int cmd_db_migrate(struct ctl *ctl, int argc, char **argv);
 
+/* cmd_site.c */
+int cmd_site_add(struct ctl *ctl, int argc, char **argv);
+
+/* cmd_reader.c */
+int cmd_reader_add(struct ctl *ctl, int argc, char **argv);
+int cmd_reader_disable(struct ctl *ctl, int argc, char **argv);
+int cmd_reader_list(struct ctl *ctl, int argc, char **argv);
+int cmd_reader_denials(struct ctl *ctl, int argc, char **argv);
+
+/* cmd_person.c */
+int cmd_person_add(struct ctl *ctl, int argc, char **argv);
+
+/* cmd_badge.c */
+int cmd_badge_enroll(struct ctl *ctl, int argc, char **argv);
+int cmd_badge_revoke(struct ctl *ctl, int argc, char **argv);
+
 #endif

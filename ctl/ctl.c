@@ -187,3 +187,19 @@ int ctl_print_record(const struct ctl *ctl, const struct out_table *t)
 		return ctl_fail(CTL_EXIT_ENV, "cannot write the output");
 	return CTL_EXIT_OK;
 }
+
+int ctl_print_id(const struct ctl *ctl, const char *key, const char *value)
+{
+	struct out_table *t = out_table_new();
+	int status;
+
+	if (t == NULL || out_column(t, key, OUT_NUMBER) != 0 || out_row(t) != 0 ||
+	    out_cell(t, value) != 0) {
+		out_table_free(t);
+		return ctl_fail(CTL_EXIT_ENV, "out of memory");
+	}
+	out_set_header(t, false);
+	status = ctl->format == OUT_JSON ? ctl_print_record(ctl, t) : ctl_print_list(ctl, t);
+	out_table_free(t);
+	return status;
+}

@@ -72,6 +72,11 @@ bool ctl_args_parse(struct ctl *ctl, int argc, char **argv, const struct ctl_arg
 int ctl_print_list(const struct ctl *ctl, const struct out_table *t);
 int ctl_print_record(const struct ctl *ctl, const struct out_table *t);
 
+/* Prints one id a command created: text = the bare value (for scripts:
+ * id=$(sacctl person add …)), JSON = {"key": value}, CSV = header and value.
+ * Returns the exit status. */
+int ctl_print_id(const struct ctl *ctl, const char *key, const char *value);
+
 /* Sets the global options; returns 0, or -1 after printing why. */
 int ctl_set_format(struct ctl *ctl, const char *name) __attribute__((warn_unused_result));
 

@@ -166,3 +166,28 @@ fail:
 	out_table_free(t);
 	return NULL;
 }
+
+int ctldb_print(const struct ctl *ctl, const PGresult *res, bool as_record)
+{
+	struct out_table *t;
+	int status;
+
+	if (as_record && PQntuples(res) != 1)
+		return ctl_fail(CTL_EXIT_ENV, "unexpected answer from the database: %d rows",
+				PQntuples(res));
+	t = ctldb_table(res);
+	if (t == NULL)
+		return ctl_fail(CTL_EXIT_ENV, "out of memory");
+	status = as_record ? ctl_print_record(ctl, t) : ctl_print_list(ctl, t);
+	out_table_free(t);
+	return status;
+}
+
+const char *ctldb_single_value(const PGresult *res)
+{
+	if (PQntuples(res) != 1 || PQnfields(res) != 1 || PQgetisnull(res, 0, 0)) {
+		ctl_fail(CTL_EXIT_ENV, "unexpected answer from the database");
+		return NULL;
+	}
+	return PQgetvalue(res, 0, 0);
+}

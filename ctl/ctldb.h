@@ -56,4 +56,12 @@ struct out_table *ctldb_table(const PGresult *res);
 /* Appends res's rows to t, whose columns must match res's fields. */
 int ctldb_table_append(struct out_table *t, const PGresult *res) __attribute__((warn_unused_result));
 
+/* Prints every row of res (as_record: exactly one row, as one record)
+ * through output in ctl->format.  Returns the exit status. */
+int ctldb_print(const struct ctl *ctl, const PGresult *res, bool as_record);
+
+/* The single value of a one-row, one-column, non-NULL result, or NULL (after
+ * printing an error) when res has another shape. */
+const char *ctldb_single_value(const PGresult *res);
+
 #endif

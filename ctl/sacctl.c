@@ -15,6 +15,21 @@
 
 static const struct ctl_command commands[] = {
 	{"db", "migrate", cmd_db_migrate, "", "apply sql/ (idempotent)"},
+	{"site", "add", cmd_site_add, "NAME", "add a site; prints its id"},
+	{"reader", "add", cmd_reader_add, "ID --site SITE --direction in|out|muster [--zone ZONE]",
+	 "add a badge reader"},
+	{"reader", "disable", cmd_reader_disable, "ID", "disable a reader (its connection closes)"},
+	{"reader", "list", cmd_reader_list, "", "readers, online/offline and last seen"},
+	{"reader", "denials", cmd_reader_denials, "[--since TIME]",
+	 "denied taps per reader and hour (counts only)"},
+	{"person", "add", cmd_person_add,
+	 "--name NAME --category staff|contractor|consultant|visitor|delegate [--org ORG]",
+	 "add a person; prints the person id"},
+	{"badge", "enroll", cmd_badge_enroll,
+	 "--person ID|--pool --uid HEX|- [--key FILE] [--valid-until TIME]",
+	 "enroll a badge (the UID is never stored or printed); prints the badge id"},
+	{"badge", "revoke", cmd_badge_revoke, "--uid HEX|- [--key FILE]",
+	 "revoke a badge; prints the badge id"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
