@@ -66,6 +66,12 @@ $(B)/tests/%: tests/unit/%.c $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
 
+# A unit test of one sacctl module, tests/unit/test_ctl_NAME.c, also links
+# ctl/NAME.c (and nothing else of sacctl).
+$(B)/tests/test_ctl_%: tests/unit/test_ctl_%.c ctl/%.c $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ictl -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+
 # A benchmark may use the modules of the program it measures: bench/NAME.c
 # links bench/NAME/*.c if that folder exists.
 $(B)/bench/%: bench/%.c $(COMMON_LIB)
