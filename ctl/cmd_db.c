@@ -24,7 +24,7 @@
 #define MIGRATE_MAX_FILES 1000
 
 static const struct ctldb_purpose migrate_purpose = {"migrate the database",
-						     "a superuser or the database owner"};
+						     "a superuser"};
 
 struct migration {
 	char *name;

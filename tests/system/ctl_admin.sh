@@ -117,6 +117,7 @@ check_eq "the audit log holds no person's name" \
     "$(sql -c "SELECT count(*) FROM audit.log WHERE detail LIKE '%Robert%' OR detail LIKE '%Ana%'")" "0"
 check_eq "person_add details are ids" \
     "$(sql -c "SELECT detail FROM audit.log WHERE action = 'person_add' ORDER BY id LIMIT 1")" "person $pid category staff"
+check_no_match "the server log holds no person's name" "$(cat "$T_DIR/pg/server.log")" 'Robert|Ana Li'
 check_eq "the audit chain is intact" "$(sql -c 'SELECT audit.first_broken_row() IS NULL')" "t"
 
 # --- roles without sac_admin: exit 1 ---------------------------------------------------
