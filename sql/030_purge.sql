@@ -1,0 +1,322 @@
+-- 030_purge: retention enforcement (sac_purge) and what an auditor may see
+-- of it (sac_auditor).
+--
+-- sac.purge_pass erases access data before it reaches access_max_age, in one
+-- transaction: it drops whole hourly partitions of the ledger, removes
+-- presences and muster rolls past the limit, and rewrites the tables that
+-- held personal rows so that no deleted tuple survives in a table or index
+-- file (a plain VACUUM would leave the bytes in place).  Every pass, and every
+-- failed pass, leaves one audit record with counts and cut-offs only.
+--
+-- The auditor gets ages, counts and the audit log, never personal data.
+
+SET LOCAL ROLE sac_owner;
+
+-- One row per purge pass, successful or failed: configuration and counts,
+-- never personal data.  presence_changes is access.presence's cumulative
+-- delete+update counter as it stood when the pass rewrote the table: a
+-- larger counter later means rows were deleted or updated since, i.e. bytes
+-- the next rewrite still has to erase.
+CREATE TABLE audit.purge_runs (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    started_at       timestamptz NOT NULL,
+    finished_at      timestamptz NOT NULL,
+    ok               boolean NOT NULL,
+    access_max_age   interval,
+    purge_interval   interval,
+    counts           jsonb NOT NULL,
+    presence_changes bigint
+);
+CREATE INDEX purge_runs_ok_finished ON audit.purge_runs (ok, finished_at);
+
+-- How much later than the true time an occurred_at may be (the controller's
+-- clamp, docs/architecture.md), plus slack for a late or slow pass.  A row
+-- is removed by the last pass that runs before it could reach the limit.
+CREATE FUNCTION sac.purge_margin() RETURNS interval
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog
+AS $$ SELECT interval '5 seconds' + interval '30 seconds' $$;
+
+-- Cumulative count of deleted and updated tuples of access.presence,
+-- including the current transaction's own.
+CREATE FUNCTION access.presence_change_counter() RETURNS bigint
+LANGUAGE sql STABLE
+SET search_path = pg_catalog
+AS $$
+    SELECT pg_stat_get_tuples_deleted(c) + pg_stat_get_tuples_updated(c)
+         + pg_stat_get_xact_tuples_deleted(c) + pg_stat_get_xact_tuples_updated(c)
+    FROM (SELECT 'access.presence'::regclass::oid AS c) r
+$$;
+
+-- The partitions of access.events with the lower bound of their range
+-- (NULL for a partition that is not a range, e.g. a default partition).
+CREATE FUNCTION access.event_partitions()
+RETURNS TABLE (rel regclass, lower_bound timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog
+AS $$
+    SELECT c.oid::regclass,
+           substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM \(''([^'']+)''\)')::timestamptz
+    FROM pg_inherits i
+    JOIN pg_class c ON c.oid = i.inhrelid
+    WHERE i.inhparent = 'access.events'::regclass
+    ORDER BY 2 NULLS FIRST
+$$;
+
+-- One purge pass.  p_access_max_age: at most 24 hours.  p_interval: the
+-- time until the next pass.  p_video: what sac-purge did in the video store
+-- before calling (counts and cut-off), copied into the audit record.
+-- Returns the counts written to the audit record.
+--
+-- Locks, in the order in which ingest and the muster take them: the ledger
+-- (a partition drop locks access.events), then access.presence, then the
+-- muster roll.  The exclusive lock on presence, which ingest waits on, is
+-- taken late: it covers the presence delete and rewrite, the (usually empty)
+-- roll, the audit record and the commit.
+CREATE FUNCTION sac.purge_pass(p_access_max_age interval, p_interval interval,
+                               p_video jsonb DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '10s'
+AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_now timestamptz := now();
+    v_cutoff timestamptz;
+    v_part record;
+    v_rows bigint;
+    v_created integer := 0;
+    v_dropped integer := 0;
+    v_dropped_rows bigint := 0;
+    v_muster bigint := 0;
+    v_expiries bigint := 0;
+    v_presence bigint := 0;
+    v_changes bigint;
+    v_counts jsonb;
+    v_hour integer;
+BEGIN
+    IF p_access_max_age IS NULL OR p_access_max_age <= interval '0'
+       OR p_access_max_age > interval '24 hours' THEN
+        RAISE EXCEPTION 'access_max_age must be positive and at most 24 hours'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_interval IS NULL OR p_interval <= interval '0' OR p_interval >= p_access_max_age THEN
+        RAISE EXCEPTION 'the purge interval must be positive and shorter than access_max_age'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Everything that happened before the cut-off is removed now: the next
+    -- pass (p_interval later, within the margin) would be too late for it.
+    v_cutoff := v_now + p_interval + sac.purge_margin() - p_access_max_age;
+
+    -- The current hour and the next three, so ingest never has to create one.
+    FOR v_hour IN 0..3 LOOP
+        IF to_regclass('access.events_' || to_char((v_now + v_hour * interval '1 hour')
+                                                   AT TIME ZONE 'UTC', 'YYYYMMDDHH24')) IS NULL THEN
+            PERFORM access.ensure_partition(v_now + v_hour * interval '1 hour');
+            v_created := v_created + 1;
+        END IF;
+    END LOOP;
+
+    -- A partition [H, H+1h) is dropped once its oldest possible row is past
+    -- the cut-off: whole files go, nothing is deleted row by row.
+    FOR v_part IN
+        SELECT p.rel, p.lower_bound FROM access.event_partitions() p
+        WHERE p.lower_bound IS NOT NULL AND p.lower_bound <= v_cutoff
+        ORDER BY p.lower_bound
+    LOOP
+        EXECUTE format('SELECT count(*) FROM %s', v_part.rel) INTO v_rows;
+        EXECUTE format('DROP TABLE %s', v_part.rel);
+        v_dropped := v_dropped + 1;
+        v_dropped_rows := v_dropped_rows + v_rows;
+    END LOOP;
+
+    DELETE FROM access.presence_expiries WHERE removed_at < v_cutoff;
+    GET DIAGNOSTICS v_expiries = ROW_COUNT;
+
+    -- Presence: remove read-ins past the limit (counted per site for the
+    -- headcount), then rewrite the table, which erases every completed cycle
+    -- (the read-out deleted its row) and every superseded row version.
+    LOCK TABLE access.presence IN ACCESS EXCLUSIVE MODE;
+    WITH gone AS (
+        DELETE FROM access.presence WHERE since < v_cutoff RETURNING site_id
+    ), per_site AS (
+        INSERT INTO access.presence_expiries (site_id, removed_at, removed)
+        SELECT g.site_id, v_now, count(*) FROM gone g GROUP BY g.site_id
+        RETURNING removed
+    )
+    SELECT coalesce(sum(removed), 0) INTO v_presence FROM per_site;
+    CLUSTER access.presence USING presence_pkey;
+    v_changes := access.presence_change_counter();
+
+    -- The roll is rewritten every pass too: besides expired rolls, updates
+    -- of the roll (who reached a muster point) leave dead row versions.
+    LOCK TABLE access.muster_roll IN ACCESS EXCLUSIVE MODE;
+    DELETE FROM access.muster_roll WHERE created_at < v_cutoff;
+    GET DIAGNOSTICS v_muster = ROW_COUNT;
+    CLUSTER access.muster_roll USING muster_roll_pkey;
+
+    v_counts := jsonb_build_object(
+        'access_max_age_s', extract(epoch FROM p_access_max_age)::bigint,
+        'interval_s', extract(epoch FROM p_interval)::bigint,
+        'cutoff', to_char(v_cutoff AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+        'partitions_created', v_created,
+        'partitions_dropped', v_dropped,
+        'events_removed', v_dropped_rows,
+        'presence_expired', v_presence,
+        'muster_rows_removed', v_muster,
+        'expiry_rows_removed', v_expiries,
+        'tables_rewritten', 2,
+        'duration_ms', round(extract(epoch FROM clock_timestamp() - v_started) * 1000, 1));
+    IF p_video IS NOT NULL THEN
+        v_counts := v_counts || jsonb_build_object('video', p_video);
+    END IF;
+
+    INSERT INTO audit.purge_runs (started_at, finished_at, ok, access_max_age, purge_interval,
+                                  counts, presence_changes)
+    VALUES (v_started, clock_timestamp(), true, p_access_max_age, p_interval, v_counts, v_changes);
+    PERFORM audit.record('purge_pass', 'allowed', NULL, NULL,
+                         v_dropped_rows + v_presence + v_muster + v_expiries, v_counts::text);
+    RETURN v_counts;
+END
+$$;
+
+-- Records passes that failed while the database could not be reached (or
+-- refused them): p_detail is sac-purge's JSON summary (times, reason code,
+-- video counts), never personal data.
+CREATE FUNCTION sac.purge_failed(p_detail text) RETURNS void
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_detail jsonb;
+    v_failures bigint;
+BEGIN
+    IF p_detail IS NULL OR length(p_detail) > 4000 THEN
+        RAISE EXCEPTION 'the failure detail must be a JSON object of at most 4000 characters'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    BEGIN
+        v_detail := p_detail::jsonb;
+    EXCEPTION WHEN invalid_text_representation THEN
+        RAISE EXCEPTION 'the failure detail is not JSON' USING ERRCODE = 'invalid_parameter_value';
+    END;
+    IF jsonb_typeof(v_detail) <> 'object' THEN
+        RAISE EXCEPTION 'the failure detail must be a JSON object'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    v_failures := CASE WHEN jsonb_typeof(v_detail -> 'failed_passes') = 'number'
+                       THEN (v_detail ->> 'failed_passes')::numeric::bigint END;
+    INSERT INTO audit.purge_runs (started_at, finished_at, ok, counts)
+    VALUES (now(), clock_timestamp(), false, v_detail);
+    PERFORM audit.record('purge_pass', 'failed', NULL, NULL, v_failures, v_detail::text);
+END
+$$;
+
+-- Retention status for auditors: ages and counts, never personal data.
+-- Each call is itself audited.
+CREATE FUNCTION sac.retention_status()
+RETURNS TABLE (
+    checked_at                timestamptz,
+    oldest_access_record_at   timestamptz,
+    oldest_event_at           timestamptz,
+    oldest_presence_at        timestamptz,
+    oldest_muster_at          timestamptz,
+    oldest_expiry_at          timestamptz,
+    event_partitions          integer,
+    presence_rows             bigint,
+    muster_rows               bigint,
+    presence_rewritten_at     timestamptz,
+    presence_unerased_changes bigint,
+    last_purge_at             timestamptz,
+    last_purge_max_age_s      bigint,
+    last_purge_interval_s     bigint,
+    last_failed_purge_at      timestamptz,
+    first_broken_audit_row    bigint)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_part record;
+    v_min timestamptz;
+    v_mark bigint;
+BEGIN
+    checked_at := now();
+    -- The real oldest row of the ledger: the first non-empty partition in
+    -- range order (a partition without a range bound is always scanned).
+    event_partitions := 0;
+    FOR v_part IN SELECT p.rel, p.lower_bound FROM access.event_partitions() p LOOP
+        event_partitions := event_partitions + 1;
+        IF oldest_event_at IS NULL OR v_part.lower_bound IS NULL THEN
+            EXECUTE format('SELECT min(occurred_at) FROM %s', v_part.rel) INTO v_min;
+            oldest_event_at := least(oldest_event_at, v_min);
+        END IF;
+    END LOOP;
+    SELECT min(p.since), count(*) INTO oldest_presence_at, presence_rows FROM access.presence p;
+    SELECT min(m.created_at), count(*) INTO oldest_muster_at, muster_rows FROM access.muster_roll m;
+    SELECT min(e.removed_at) INTO oldest_expiry_at FROM access.presence_expiries e;
+    oldest_access_record_at := least(oldest_event_at, oldest_presence_at, oldest_muster_at,
+                                     oldest_expiry_at);
+
+    SELECT r.finished_at, extract(epoch FROM r.access_max_age)::bigint,
+           extract(epoch FROM r.purge_interval)::bigint, r.presence_changes
+    INTO last_purge_at, last_purge_max_age_s, last_purge_interval_s, v_mark
+    FROM audit.purge_runs r WHERE r.ok ORDER BY r.finished_at DESC LIMIT 1;
+    presence_rewritten_at := last_purge_at;
+    -- Deletions and updates since the last rewrite: their old row versions
+    -- are still in the table file until the next pass.
+    presence_unerased_changes := greatest(access.presence_change_counter() - coalesce(v_mark, 0), 0);
+    IF v_mark IS NOT NULL AND access.presence_change_counter() < v_mark THEN
+        -- Statistics were reset since: nothing can be said, assume changes.
+        presence_unerased_changes := 1;
+    END IF;
+    SELECT max(r.finished_at) INTO last_failed_purge_at FROM audit.purge_runs r WHERE NOT r.ok;
+    first_broken_audit_row := audit.first_broken_row();
+
+    PERFORM audit.record('audit_verify', 'allowed');
+    RETURN NEXT;
+END
+$$;
+
+-- The audit log from p_since on (all of it when NULL), oldest first.  The
+-- rows hold no personal data by construction (audit.record's contract).
+CREATE FUNCTION sac.audit_log(p_since timestamptz DEFAULT NULL)
+RETURNS TABLE (id bigint, at timestamptz, role name, action text, site text,
+               emergency_id bigint, outcome text, count bigint, detail text, hash text)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_rows bigint;
+BEGIN
+    SELECT count(*) INTO v_rows FROM audit.log l WHERE p_since IS NULL OR l.at >= p_since;
+    PERFORM audit.record('audit_log', 'allowed', NULL, NULL, v_rows,
+                         CASE WHEN p_since IS NOT NULL
+                              THEN jsonb_build_object('since', to_char(p_since AT TIME ZONE 'UTC',
+                                   'YYYY-MM-DD"T"HH24:MI:SS"Z"'))::text END);
+    RETURN QUERY
+        SELECT l.id, l.at, l.role, l.action, l.site, l.emergency_id, l.outcome, l.count,
+               l.detail, encode(l.hash, 'hex')
+        FROM audit.log l
+        WHERE p_since IS NULL OR l.at >= p_since
+        ORDER BY l.id;
+END
+$$;
+
+REVOKE ALL ON FUNCTION sac.purge_pass(interval, interval, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sac.purge_failed(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sac.retention_status() FROM PUBLIC;
+REVOKE ALL ON FUNCTION sac.audit_log(timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sac.purge_margin() FROM PUBLIC;
+REVOKE ALL ON FUNCTION access.presence_change_counter() FROM PUBLIC;
+REVOKE ALL ON FUNCTION access.event_partitions() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sac.purge_pass(interval, interval, jsonb) TO sac_purge;
+GRANT EXECUTE ON FUNCTION sac.purge_failed(text) TO sac_purge;
+GRANT EXECUTE ON FUNCTION sac.retention_status() TO sac_auditor;
+GRANT EXECUTE ON FUNCTION sac.audit_log(timestamptz) TO sac_auditor;
+
+RESET ROLE;
