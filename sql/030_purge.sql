@@ -5,7 +5,9 @@
 -- transaction: it drops whole hourly partitions of the ledger, removes
 -- presences and muster rolls past the limit, and rewrites the tables that
 -- held personal rows so that no deleted tuple survives in a table or index
--- file (a plain VACUUM would leave the bytes in place).  Every pass, and every
+-- file (a plain VACUUM would leave the bytes in place).  Those tables are
+-- small (one row per person present, one per person on a roll), so they are
+-- rewritten on every pass.  Every pass, and every
 -- failed pass, leaves one audit record with counts and cut-offs only.
 --
 -- The auditor gets ages, counts and the audit log, never personal data.
@@ -94,6 +96,8 @@ DECLARE
     v_expiries bigint := 0;
     v_presence bigint := 0;
     v_changes bigint;
+    v_keep_presence access.presence[];
+    v_keep_muster access.muster_roll[];
     v_counts jsonb;
     v_hour integer;
 BEGIN
@@ -135,27 +139,33 @@ BEGIN
     DELETE FROM access.presence_expiries WHERE removed_at < v_cutoff;
     GET DIAGNOSTICS v_expiries = ROW_COUNT;
 
-    -- Presence: remove read-ins past the limit (counted per site for the
-    -- headcount), then rewrite the table, which erases every completed cycle
-    -- (the read-out deleted its row) and every superseded row version.
+    -- Presence: rows whose read-in passed the limit are counted per site
+    -- (for the headcount) and left behind; the rest is copied out, the table
+    -- truncated (new, empty table and index files; the old ones are
+    -- truncated at commit) and the kept rows written back.  This erases
+    -- every completed cycle (the read-out deleted its row), every expired
+    -- read-in and every superseded row version.  A rewrite in place (CLUSTER)
+    -- would not do: it must keep rows deleted by its own transaction, and
+    -- rows that an older snapshot may still see.
     LOCK TABLE access.presence IN ACCESS EXCLUSIVE MODE;
-    WITH gone AS (
-        DELETE FROM access.presence WHERE since < v_cutoff RETURNING site_id
-    ), per_site AS (
-        INSERT INTO access.presence_expiries (site_id, removed_at, removed)
-        SELECT g.site_id, v_now, count(*) FROM gone g GROUP BY g.site_id
-        RETURNING removed
-    )
-    SELECT coalesce(sum(removed), 0) INTO v_presence FROM per_site;
-    CLUSTER access.presence USING presence_pkey;
+    INSERT INTO access.presence_expiries (site_id, removed_at, removed)
+    SELECT p.site_id, v_now, count(*) FROM access.presence p
+    WHERE p.since < v_cutoff GROUP BY p.site_id;
+    SELECT coalesce(sum(e.removed), 0) INTO v_presence
+    FROM access.presence_expiries e WHERE e.removed_at = v_now;
+    SELECT array_agg(p) INTO v_keep_presence FROM access.presence p WHERE p.since >= v_cutoff;
+    TRUNCATE access.presence;
+    INSERT INTO access.presence SELECT * FROM unnest(v_keep_presence);
     v_changes := access.presence_change_counter();
 
-    -- The roll is rewritten every pass too: besides expired rolls, updates
-    -- of the roll (who reached a muster point) leave dead row versions.
+    -- The roll likewise: besides expired rolls, updates of the roll (who
+    -- reached a muster point) leave old row versions.
     LOCK TABLE access.muster_roll IN ACCESS EXCLUSIVE MODE;
-    DELETE FROM access.muster_roll WHERE created_at < v_cutoff;
-    GET DIAGNOSTICS v_muster = ROW_COUNT;
-    CLUSTER access.muster_roll USING muster_roll_pkey;
+    SELECT count(*) FILTER (WHERE m.created_at < v_cutoff),
+           array_agg(m) FILTER (WHERE m.created_at >= v_cutoff)
+    INTO v_muster, v_keep_muster FROM access.muster_roll m;
+    TRUNCATE access.muster_roll;
+    INSERT INTO access.muster_roll SELECT * FROM unnest(v_keep_muster);
 
     v_counts := jsonb_build_object(
         'access_max_age_s', extract(epoch FROM p_access_max_age)::bigint,
