@@ -72,8 +72,8 @@ static void videostore_log_failure(const struct videostore_walk *w, const char *
 
 	videostore_escape_name(w->path, w->path_len, dir, sizeof(dir));
 	videostore_escape_name(name, strlen(name), base, sizeof(base));
-	log_warning("video store: cannot %s %s%s%s: %s", what, dir, w->path_len > 0 ? "/" : "",
-		    base, strerror(err));
+	log_warning("video store: cannot %s %s%s%s%s%s", what, dir, w->path_len > 0 ? "/" : "",
+		    base, err != 0 ? ": " : "", err != 0 ? strerror(err) : "");
 }
 
 /* Appends /name to the relative path; returns the old length to restore. */
@@ -109,7 +109,7 @@ static void videostore_enter(struct videostore_walk *w, int dfd, const char *nam
 
 	if (depth >= VIDEOSTORE_MAX_DEPTH) {
 		w->stats->failures++;
-		videostore_log_failure(w, name, "enter (too deep)", ELOOP);
+		videostore_log_failure(w, name, "enter (nested too deep)", 0);
 		return;
 	}
 	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -121,7 +121,7 @@ static void videostore_enter(struct videostore_walk *w, int dfd, const char *nam
 	/* The name may have been replaced between lstat and open. */
 	if (fstat(fd, &now) != 0 || now.st_dev != st->st_dev || now.st_ino != st->st_ino) {
 		w->stats->failures++;
-		videostore_log_failure(w, name, "enter (replaced while walking)", ESTALE);
+		videostore_log_failure(w, name, "enter (replaced while walking)", 0);
 		close(fd);
 		return;
 	}
