@@ -225,26 +225,28 @@ BEGIN
 END
 $$;
 
--- Retention status for auditors: ages and counts, never personal data.
--- Each call is itself audited.
+-- Retention status for auditors: ages (seconds, as of checked_at) and
+-- counts, never personal data.  Each call is itself audited.
+--   presence_unerased_changes: deletions and updates of access.presence
+--   (completed cycles, moves) since the last rewrite, whose old row versions
+--   are still in the table file until the next pass.
 CREATE FUNCTION sac.retention_status()
 RETURNS TABLE (
-    checked_at                timestamptz,
-    oldest_access_record_at   timestamptz,
-    oldest_event_at           timestamptz,
-    oldest_presence_at        timestamptz,
-    oldest_muster_at          timestamptz,
-    oldest_expiry_at          timestamptz,
-    event_partitions          integer,
-    presence_rows             bigint,
-    muster_rows               bigint,
-    presence_rewritten_at     timestamptz,
-    presence_unerased_changes bigint,
-    last_purge_at             timestamptz,
-    last_purge_max_age_s      bigint,
-    last_purge_interval_s     bigint,
-    last_failed_purge_at      timestamptz,
-    first_broken_audit_row    bigint)
+    checked_at                 timestamptz,
+    oldest_access_record_age_s bigint,
+    oldest_event_age_s         bigint,
+    oldest_presence_age_s      bigint,
+    oldest_muster_age_s        bigint,
+    event_partitions           integer,
+    presence_rows              bigint,
+    muster_rows                bigint,
+    presence_unerased_changes  bigint,
+    last_purge_at              timestamptz,
+    last_purge_age_s           bigint,
+    last_purge_max_age_s       bigint,
+    last_purge_interval_s      bigint,
+    last_failed_purge_at       timestamptz,
+    first_broken_audit_row     bigint)
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -252,7 +254,12 @@ AS $$
 DECLARE
     v_part record;
     v_min timestamptz;
+    v_event timestamptz;
+    v_presence timestamptz;
+    v_muster timestamptz;
+    v_expiry timestamptz;
     v_mark bigint;
+    v_counter bigint;
 BEGIN
     checked_at := now();
     -- The real oldest row of the ledger: the first non-empty partition in
@@ -260,29 +267,31 @@ BEGIN
     event_partitions := 0;
     FOR v_part IN SELECT p.rel, p.lower_bound FROM access.event_partitions() p LOOP
         event_partitions := event_partitions + 1;
-        IF oldest_event_at IS NULL OR v_part.lower_bound IS NULL THEN
+        IF v_event IS NULL OR v_part.lower_bound IS NULL THEN
             EXECUTE format('SELECT min(occurred_at) FROM %s', v_part.rel) INTO v_min;
-            oldest_event_at := least(oldest_event_at, v_min);
+            v_event := least(v_event, v_min);
         END IF;
     END LOOP;
-    SELECT min(p.since), count(*) INTO oldest_presence_at, presence_rows FROM access.presence p;
-    SELECT min(m.created_at), count(*) INTO oldest_muster_at, muster_rows FROM access.muster_roll m;
-    SELECT min(e.removed_at) INTO oldest_expiry_at FROM access.presence_expiries e;
-    oldest_access_record_at := least(oldest_event_at, oldest_presence_at, oldest_muster_at,
-                                     oldest_expiry_at);
+    SELECT min(p.since), count(*) INTO v_presence, presence_rows FROM access.presence p;
+    SELECT min(m.created_at), count(*) INTO v_muster, muster_rows FROM access.muster_roll m;
+    SELECT min(e.removed_at) INTO v_expiry FROM access.presence_expiries e;
+    oldest_event_age_s := floor(extract(epoch FROM checked_at - v_event));
+    oldest_presence_age_s := floor(extract(epoch FROM checked_at - v_presence));
+    oldest_muster_age_s := floor(extract(epoch FROM checked_at - v_muster));
+    oldest_access_record_age_s := floor(extract(epoch FROM checked_at
+                                        - least(v_event, v_presence, v_muster, v_expiry)));
 
     SELECT r.finished_at, extract(epoch FROM r.access_max_age)::bigint,
            extract(epoch FROM r.purge_interval)::bigint, r.presence_changes
     INTO last_purge_at, last_purge_max_age_s, last_purge_interval_s, v_mark
     FROM audit.purge_runs r WHERE r.ok ORDER BY r.finished_at DESC LIMIT 1;
-    presence_rewritten_at := last_purge_at;
-    -- Deletions and updates since the last rewrite: their old row versions
-    -- are still in the table file until the next pass.
-    presence_unerased_changes := greatest(access.presence_change_counter() - coalesce(v_mark, 0), 0);
-    IF v_mark IS NOT NULL AND access.presence_change_counter() < v_mark THEN
-        -- Statistics were reset since: nothing can be said, assume changes.
-        presence_unerased_changes := 1;
-    END IF;
+    last_purge_age_s := floor(extract(epoch FROM checked_at - last_purge_at));
+    v_counter := access.presence_change_counter();
+    presence_unerased_changes := CASE
+        WHEN v_mark IS NULL THEN v_counter
+        -- Statistics were reset since the rewrite: nothing can be said.
+        WHEN v_counter < v_mark THEN 1
+        ELSE v_counter - v_mark END;
     SELECT max(r.finished_at) INTO last_failed_purge_at FROM audit.purge_runs r WHERE NOT r.ok;
     first_broken_audit_row := audit.first_broken_row();
 
