@@ -50,19 +50,39 @@ AS $$
     FROM (SELECT 'access.presence'::regclass::oid AS c) r
 $$;
 
--- The partitions of access.events with the lower bound of their range
--- (NULL for a partition that is not a range, e.g. a default partition).
+-- The partitions of access.events with the lower bound of their hour, read
+-- from the name access.ensure_partition gives them (events_YYYYMMDDHH, UTC):
+-- parsing each partition's bound expression costs far more.  NULL for a
+-- partition named otherwise (e.g. a default partition made by hand).
 CREATE FUNCTION access.event_partitions()
 RETURNS TABLE (rel regclass, lower_bound timestamptz)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog
 AS $$
     SELECT c.oid::regclass,
-           substring(pg_get_expr(c.relpartbound, c.oid) FROM 'FROM \(''([^'']+)''\)')::timestamptz
+           CASE WHEN c.relname ~ '^events_[0-9]{10}$' THEN
+               make_timestamptz(substr(c.relname, 8, 4)::int, substr(c.relname, 12, 2)::int,
+                                substr(c.relname, 14, 2)::int, substr(c.relname, 16, 2)::int,
+                                0, 0, 'UTC')
+           END
     FROM pg_inherits i
     JOIN pg_class c ON c.oid = i.inhrelid
     WHERE i.inhparent = 'access.events'::regclass
     ORDER BY 2 NULLS FIRST
+$$;
+
+-- False only when the table's files are as a fresh TRUNCATE leaves them: an
+-- empty heap and TOAST heap, and each index a bare metapage.  Anything else
+-- may hold bytes of deleted rows (VACUUM can shrink a heap to nothing while
+-- its indexes keep the keys).
+CREATE FUNCTION access.holds_bytes(p_table regclass) RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog
+AS $$
+    SELECT pg_total_relation_size(p_table) > current_setting('block_size')::bigint * (
+        SELECT count(*) FROM pg_index i
+        WHERE i.indrelid = p_table
+           OR i.indrelid = (SELECT c.reltoastrelid FROM pg_class c WHERE c.oid = p_table))
 $$;
 
 -- One purge pass.  p_access_max_age: at most 24 hours.  p_interval: the
@@ -100,6 +120,7 @@ DECLARE
     v_keep_muster access.muster_roll[];
     v_counts jsonb;
     v_hour integer;
+    v_rewritten integer;
 BEGIN
     IF p_access_max_age IS NULL OR p_access_max_age <= interval '0'
        OR p_access_max_age > interval '24 hours' THEN
@@ -148,24 +169,32 @@ BEGIN
     -- would not do: it must keep rows deleted by its own transaction, and
     -- rows that an older snapshot may still see.
     LOCK TABLE access.presence IN ACCESS EXCLUSIVE MODE;
+    v_rewritten := 0;
     INSERT INTO access.presence_expiries (site_id, removed_at, removed)
     SELECT p.site_id, v_now, count(*) FROM access.presence p
     WHERE p.since < v_cutoff GROUP BY p.site_id;
     SELECT coalesce(sum(e.removed), 0) INTO v_presence
     FROM access.presence_expiries e WHERE e.removed_at = v_now;
-    SELECT array_agg(p) INTO v_keep_presence FROM access.presence p WHERE p.since >= v_cutoff;
-    TRUNCATE access.presence;
-    INSERT INTO access.presence SELECT * FROM unnest(v_keep_presence);
+    -- Files as a rewrite of an empty table left them hold nothing to erase.
+    IF access.holds_bytes('access.presence') THEN
+        SELECT array_agg(p) INTO v_keep_presence FROM access.presence p WHERE p.since >= v_cutoff;
+        TRUNCATE access.presence;
+        INSERT INTO access.presence SELECT * FROM unnest(v_keep_presence);
+        v_rewritten := v_rewritten + 1;
+    END IF;
     v_changes := access.presence_change_counter();
 
     -- The roll likewise: besides expired rolls, updates of the roll (who
     -- reached a muster point) leave old row versions.
     LOCK TABLE access.muster_roll IN ACCESS EXCLUSIVE MODE;
-    SELECT count(*) FILTER (WHERE m.created_at < v_cutoff),
-           array_agg(m) FILTER (WHERE m.created_at >= v_cutoff)
-    INTO v_muster, v_keep_muster FROM access.muster_roll m;
-    TRUNCATE access.muster_roll;
-    INSERT INTO access.muster_roll SELECT * FROM unnest(v_keep_muster);
+    IF access.holds_bytes('access.muster_roll') THEN
+        SELECT count(*) FILTER (WHERE m.created_at < v_cutoff),
+               array_agg(m) FILTER (WHERE m.created_at >= v_cutoff)
+        INTO v_muster, v_keep_muster FROM access.muster_roll m;
+        TRUNCATE access.muster_roll;
+        INSERT INTO access.muster_roll SELECT * FROM unnest(v_keep_muster);
+        v_rewritten := v_rewritten + 1;
+    END IF;
 
     v_counts := jsonb_build_object(
         'access_max_age_s', extract(epoch FROM p_access_max_age)::bigint,
@@ -177,7 +206,7 @@ BEGIN
         'presence_expired', v_presence,
         'muster_rows_removed', v_muster,
         'expiry_rows_removed', v_expiries,
-        'tables_rewritten', 2,
+        'tables_rewritten', v_rewritten,
         'duration_ms', round(extract(epoch FROM clock_timestamp() - v_started) * 1000, 1));
     IF p_video IS NOT NULL THEN
         v_counts := v_counts || jsonb_build_object('video', p_video);
@@ -333,6 +362,7 @@ REVOKE ALL ON FUNCTION sac.audit_log(timestamptz) FROM PUBLIC;
 REVOKE ALL ON FUNCTION sac.purge_margin() FROM PUBLIC;
 REVOKE ALL ON FUNCTION access.presence_change_counter() FROM PUBLIC;
 REVOKE ALL ON FUNCTION access.event_partitions() FROM PUBLIC;
+REVOKE ALL ON FUNCTION access.holds_bytes(regclass) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sac.purge_pass(interval, interval, jsonb) TO sac_purge;
 GRANT EXECUTE ON FUNCTION sac.purge_failed(text) TO sac_purge;
 GRANT EXECUTE ON FUNCTION sac.retention_status() TO sac_auditor;
