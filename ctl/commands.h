@@ -30,4 +30,8 @@ int cmd_person_add(struct ctl *ctl, int argc, char **argv);
 int cmd_badge_enroll(struct ctl *ctl, int argc, char **argv);
 int cmd_badge_revoke(struct ctl *ctl, int argc, char **argv);
 
+/* cmd_audit.c */
+int cmd_audit_verify(struct ctl *ctl, int argc, char **argv);
+int cmd_audit_log(struct ctl *ctl, int argc, char **argv);
+
 #endif

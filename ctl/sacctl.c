@@ -31,6 +31,9 @@ static const struct ctl_command commands[] = {
 	 "enroll a badge (the UID is never stored or printed); prints the badge id"},
 	{"badge", "revoke", cmd_badge_revoke, "--uid HEX|- [--key FILE]",
 	 "revoke a badge; prints the badge id"},
+	{"audit", "verify", cmd_audit_verify, "[--video-dir DIR]",
+	 "is retention enforced? exit 0 compliant, 1 not (auditor)"},
+	{"audit", "log", cmd_audit_log, "[--since TIME]", "print the audit log (auditor)"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
