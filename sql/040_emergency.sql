@@ -405,27 +405,39 @@ $$;
 
 -- --- the two reads ----------------------------------------------------------
 
--- Who is on the premises of p_site now.  The first row is the summary
--- (refusal, or site, emergency, as_of and the counts; person columns NULL);
--- every further row is one badge present (person columns only), ordered by
--- zone then name.  A pool badge is listed with a NULL person_id and name:
--- someone is there, in that zone, and nobody knows who.  Times are ISO-8601
--- UTC text, ready to print.  One statement reads presence and the counts, so
--- the list and the counts come from one snapshot.
+-- Who is on the premises of p_site now.  Rows:
+--   one per badge present: person_id, name, category (all three NULL for a
+--   pool badge: someone is there, in that zone, and nobody knows who; name
+--   NULL alone for a person deleted since), zone, since;
+--   then, last, the summary: refusal, or site, emergency_id, as_of and the
+--   counts (its person columns NULL; site is never NULL on it).
+-- A refusal is the summary alone.  Times are Unix seconds (sacctl prints
+-- them as ISO-8601 UTC).  The rows come unsorted: sorting is the client's.
+-- present and unidentified count exactly the rows listed.
+--
+-- Speed (docs/perf/headcount.md): persons are fetched by primary key in a
+-- nested loop (the planner, without statistics on person_id, would otherwise
+-- pick a merge join over the whole persons index), no sort, no text
+-- formatting per row, and enough work_mem to keep 100,000 rows in memory.
 CREATE FUNCTION sac.headcount(p_site text)
-RETURNS TABLE (refusal text, site text, emergency_id bigint, as_of text, present bigint,
-               unidentified bigint, expired_presence bigint,
-               person_id bigint, name text, category text, zone text, since text)
+RETURNS TABLE (person_id bigint, name text, category text, zone text, since bigint,
+               refusal text, site text, emergency_id bigint, as_of bigint, present bigint,
+               unidentified bigint, expired_presence bigint)
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+SET max_parallel_workers_per_gather = 0
+SET work_mem = '64MB'
 AS $$
 DECLARE
     v_site_id integer;
     v_emergency bigint;
     code text;
     message text;
-    n bigint;
+    n_pool bigint;
+    n_named bigint;
 BEGIN
     SELECT s.id INTO v_site_id FROM sac.sites s WHERE s.name = p_site;
     SELECT o.code, o.message INTO code, message FROM sac.officer_standing(v_site_id, p_site) o;
@@ -446,67 +458,74 @@ BEGIN
     END IF;
 
     RETURN QUERY
-    WITH p AS MATERIALIZED (
-        SELECT pr.person_id, pr.zone, pr.since FROM access.presence pr
-        WHERE pr.site_id = v_site_id
-    )
-    SELECT h.refusal, h.site, h.emergency_id, h.as_of, h.present, h.unidentified,
-           h.expired_presence, h.person_id, h.name, h.category, h.zone, h.since
-    FROM (
-        SELECT 0 AS ord, NULL::text AS refusal, p_site AS site, v_emergency AS emergency_id,
-               to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS as_of,
-               count(*) AS present, count(*) FILTER (WHERE p.person_id IS NULL) AS unidentified,
-               (SELECT coalesce(sum(x.removed), 0)::bigint FROM access.presence_expiries x
-                WHERE x.site_id = v_site_id
-                  AND x.removed_at > now() - interval '24 hours') AS expired_presence,
-               NULL::bigint AS person_id, NULL::text AS name, NULL::text AS category,
-               NULL::text AS zone, NULL::text AS since
-        FROM p
-        UNION ALL
-        SELECT 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-               p.person_id, ps.name, ps.category, p.zone,
-               to_char(p.since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-        FROM p LEFT JOIN sac.persons ps ON ps.id = p.person_id
-    ) h
-    ORDER BY h.ord, h.zone COLLATE "C" NULLS FIRST, h.name COLLATE "C" NULLS FIRST, h.person_id;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    PERFORM audit.record('headcount', 'allowed', p_site, v_emergency, n - 1, NULL);
+    SELECT NULL::bigint, NULL::text, NULL::text, pr.zone, date_part('epoch', pr.since)::bigint,
+           NULL::text, NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
+           NULL::bigint
+    FROM access.presence pr
+    WHERE pr.site_id = v_site_id AND pr.person_id IS NULL;
+    GET DIAGNOSTICS n_pool = ROW_COUNT;
+    RETURN QUERY
+    SELECT pr.person_id, ps.name, ps.category, pr.zone, date_part('epoch', pr.since)::bigint,
+           NULL::text, NULL::text, NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint,
+           NULL::bigint
+    FROM access.presence pr LEFT JOIN sac.persons ps ON ps.id = pr.person_id
+    WHERE pr.site_id = v_site_id AND pr.person_id IS NOT NULL;
+    GET DIAGNOSTICS n_named = ROW_COUNT;
+
+    person_id := NULL; name := NULL; category := NULL; zone := NULL; since := NULL;
+    site := p_site;
+    emergency_id := v_emergency;
+    as_of := date_part('epoch', now())::bigint;
+    present := n_pool + n_named;
+    unidentified := n_pool;
+    SELECT coalesce(sum(x.removed), 0) INTO expired_presence FROM access.presence_expiries x
+    WHERE x.site_id = v_site_id AND x.removed_at > now() - interval '24 hours';
+    RETURN NEXT;
+    PERFORM audit.record('headcount', 'allowed', p_site, v_emergency, present, NULL);
 END
 $$;
 
--- The muster status of emergency p_emergency.  Rows, told apart by part:
---   'summary'  the first row: refusal, or the emergency and its roll's counts;
+-- The muster status of emergency p_emergency.  Rows, told apart by part
+-- (in no particular order: sorting is the client's):
+--   'summary'  exactly one: refusal, or the emergency and its roll's counts;
 --   'point'    one muster reader of the site (enabled or not) and how many
 --              badges were accounted for there;
 --   'person'   one unaccounted badge: person (NULL for a pool badge), zone
 --              and last_seen as of the roll.
--- Readable while the emergency is open and, after it was closed, until
--- sac-purge removes its roll (closed_at then says so).
+-- One statement reads the roll once, so the counts and the list agree.
+-- Times are Unix seconds.  Readable while the emergency is open and, after
+-- it was closed, until sac-purge removes its roll (closed_at then says so).
 CREATE FUNCTION sac.muster_status(p_emergency bigint)
-RETURNS TABLE (refusal text, part text, emergency_id bigint, site text, kind text,
-               declared_at text, closed_at text, on_roll bigint, accounted bigint,
+RETURNS TABLE (part text, refusal text, emergency_id bigint, site text, kind text,
+               declared_at bigint, closed_at bigint, on_roll bigint, accounted bigint,
                left_site bigint, unaccounted bigint,
                reader text, reader_zone text, reader_accounted bigint,
-               person_id bigint, name text, category text, zone text, last_seen text)
+               person_id bigint, name text, category text, zone text, last_seen bigint)
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+SET max_parallel_workers_per_gather = 0
+SET work_mem = '64MB'
 AS $$
 DECLARE
     st record;
     e sac.emergencies;
     n_points bigint;
-    n bigint;
+    n_rows bigint;
 BEGIN
     SELECT * INTO st FROM sac.emergency_standing(p_emergency);
     IF st.code IS NOT NULL THEN
         PERFORM audit.record('muster_status', 'refused', st.site_name, p_emergency, NULL, st.code);
-        refusal := st.message;
         part := 'summary';
+        refusal := st.message;
         RETURN NEXT;
         RETURN;
     END IF;
     SELECT * INTO e FROM sac.emergencies x WHERE x.id = p_emergency;
+    -- Readers are never deleted, and a new muster reader appearing during
+    -- this call would only make the audited count one short.
     SELECT count(*) INTO n_points FROM sac.readers d
     WHERE d.site_id = e.site_id AND d.direction = 'muster';
 
@@ -518,42 +537,29 @@ BEGIN
         SELECT r.muster_reader AS reader, count(*) AS n FROM r
         WHERE r.state = 'a' AND r.muster_reader IS NOT NULL
         GROUP BY r.muster_reader
-    ), pts AS (
-        SELECT d.id AS reader, d.zone, coalesce(acc.n, 0) AS n
-        FROM sac.readers d LEFT JOIN acc ON acc.reader = d.id
-        WHERE d.site_id = e.site_id AND d.direction = 'muster'
     )
-    SELECT m.refusal, m.part, m.emergency_id, m.site, m.kind, m.declared_at, m.closed_at,
-           m.on_roll, m.accounted, m.left_site, m.unaccounted, m.reader, m.reader_zone,
-           m.reader_accounted, m.person_id, m.name, m.category, m.zone, m.last_seen
-    FROM (
-        SELECT 0 AS ord, NULL::text AS refusal, 'summary'::text AS part,
-               e.id AS emergency_id, st.site_name::text AS site, e.kind AS kind,
-               to_char(e.declared_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS declared_at,
-               to_char(e.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS closed_at,
-               count(*) AS on_roll, count(*) FILTER (WHERE r.state = 'a') AS accounted,
-               count(*) FILTER (WHERE r.state = 'l') AS left_site,
-               count(*) FILTER (WHERE r.state = 'u') AS unaccounted,
-               NULL::text AS reader, NULL::text AS reader_zone, NULL::bigint AS reader_accounted,
-               NULL::bigint AS person_id, NULL::text AS name, NULL::text AS category,
-               NULL::text AS zone, NULL::text AS last_seen
-        FROM r
-        UNION ALL
-        SELECT 1, NULL, 'point', NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-               NULL, NULL, pts.reader, pts.zone, pts.n, NULL, NULL, NULL, NULL, NULL
-        FROM pts
-        UNION ALL
-        SELECT 2, NULL, 'person', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-               NULL, NULL, NULL, r.person_id, ps.name, ps.category, r.zone,
-               to_char(r.last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
-        FROM r LEFT JOIN sac.persons ps ON ps.id = r.person_id
-        WHERE r.state = 'u'
-    ) m
-    ORDER BY m.ord, m.reader COLLATE "C", m.zone COLLATE "C" NULLS FIRST,
-             m.name COLLATE "C" NULLS FIRST, m.person_id;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    -- The persons returned: the rows after the summary and the points.
-    PERFORM audit.record('muster_status', 'allowed', st.site_name, e.id, n - 1 - n_points,
+    SELECT 'summary'::text, NULL::text, e.id, st.site_name::text, e.kind,
+           date_part('epoch', e.declared_at)::bigint, date_part('epoch', e.closed_at)::bigint,
+           count(*), count(*) FILTER (WHERE r.state = 'a'), count(*) FILTER (WHERE r.state = 'l'),
+           count(*) FILTER (WHERE r.state = 'u'),
+           NULL::text, NULL::text, NULL::bigint,
+           NULL::bigint, NULL::text, NULL::text, NULL::text, NULL::bigint
+    FROM r
+    UNION ALL
+    SELECT 'point', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+           d.id::text, d.zone::text, coalesce(acc.n, 0),
+           NULL, NULL, NULL, NULL, NULL
+    FROM sac.readers d LEFT JOIN acc ON acc.reader = d.id
+    WHERE d.site_id = e.site_id AND d.direction = 'muster'
+    UNION ALL
+    SELECT 'person', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+           NULL, NULL, NULL,
+           r.person_id, ps.name, ps.category, r.zone, date_part('epoch', r.last_seen)::bigint
+    FROM r LEFT JOIN sac.persons ps ON ps.id = r.person_id
+    WHERE r.state = 'u';
+    -- The persons returned: every row but the summary and the points.
+    GET DIAGNOSTICS n_rows = ROW_COUNT;
+    PERFORM audit.record('muster_status', 'allowed', st.site_name, e.id, n_rows - 1 - n_points,
                          CASE WHEN e.closed_at IS NOT NULL THEN 'closed' END);
 END
 $$;

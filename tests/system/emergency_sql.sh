@@ -93,12 +93,15 @@ check_eq "a second declare at hq is refused" \
 check_eq "... audited" "$(audit_last)" "emergency_declare refused already_open kind=emergency"
 
 # --- headcount ----------------------------------------------------------------
-hc=$(as off1 "SELECT concat_ws('|', site, emergency_id, present, unidentified, expired_presence, person_id, name, category, zone) FROM sac.headcount('hq')")
-check_eq "headcount: summary, then persons by zone and name, pool badge first" "$hc" \
-    "hq|$id|3|1|0
-lobby
+hc=$(as off1 "SELECT concat_ws('|', site, emergency_id, present, unidentified, expired_presence, person_id, name, category, zone) FROM sac.headcount('hq') ORDER BY site NULLS FIRST, name NULLS FIRST")
+check_eq "headcount: one row per badge present, the pool badge unnamed, then the summary" "$hc" \
+    "lobby
 1|Ada Example|staff|lobby
-2|Bo Example|visitor|lobby"
+2|Bo Example|visitor|lobby
+hq|$id|3|1|0"
+check_match "the summary is the last row" "$(as off1 "SELECT concat_ws('|', site, present) FROM sac.headcount('hq')" | tail -n 1)" '^hq\|3$'
+check_eq "since is the read-in in Unix seconds" \
+    "$(as off1 "SELECT abs(since - date_part('epoch', now() - interval '1 hour')) < 60 FROM sac.headcount('hq') WHERE person_id = 1")" t
 check_eq "headcount audited with the number of persons, no names" \
     "$(sql -c "SELECT action || ' ' || outcome || ' ' || site || ' ' || emergency_id || ' ' || count FROM audit.log ORDER BY id DESC LIMIT 1")" \
     "headcount allowed hq $id 3"
@@ -106,13 +109,13 @@ sql -c "DELETE FROM access.presence WHERE badge_id = 2"
 sql -c "INSERT INTO access.presence_expiries (site_id, removed) VALUES (1, 4), (1, 1), (2, 9)"
 sql -c "INSERT INTO access.presence_expiries (site_id, removed_at, removed) VALUES (1, now() - interval '25 hours', 6)"
 check_eq "a person who left is no longer listed; expired presences of the last 24 h counted" \
-    "$(as off1 "SELECT concat_ws('|', present, expired_presence, name) FROM sac.headcount('hq')")" \
-    "2|5
-
-Ada Example"
+    "$(as off1 "SELECT concat_ws('|', present, expired_presence, name) FROM sac.headcount('hq') ORDER BY site NULLS FIRST, name NULLS FIRST")" \
+    "
+Ada Example
+2|5"
 
 # --- muster -------------------------------------------------------------------
-ms() { as off1 "SELECT concat_ws('|', part, on_roll, accounted, left_site, unaccounted, reader, reader_zone, reader_accounted, name, zone) FROM sac.muster_status($id)"; }
+ms() { as off1 "SELECT concat_ws('|', part, on_roll, accounted, left_site, unaccounted, reader, reader_zone, reader_accounted, name, zone) FROM sac.muster_status($id) ORDER BY part DESC, reader, name NULLS FIRST"; }
 check_eq "muster: everyone unaccounted at first" "$(ms)" \
     "summary|3|0|0|3
 point|hq-m1|car-park|0
