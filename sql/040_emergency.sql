@@ -186,7 +186,7 @@ $$;
 -- Certifying again replaces the expiry, lifts a revocation and restarts the
 -- certification: the officer must acknowledge the rules again.
 CREATE FUNCTION sac.officer_certify(p_role text, p_site text, p_expires timestamptz)
-RETURNS TABLE (refusal text)
+RETURNS TABLE (refusal text, expires_at timestamptz)
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -233,6 +233,7 @@ BEGIN
     PERFORM audit.record('officer_certify', 'allowed', p_site, NULL, NULL,
                          format('role=%s expires=%s', p_role,
                                 to_char(p_expires AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')));
+    expires_at := p_expires;
     RETURN NEXT;
 END
 $$;
@@ -240,7 +241,7 @@ $$;
 -- A certifier revokes p_role's certification for p_site, at once: the next
 -- headcount or muster call of that role is refused.
 CREATE FUNCTION sac.officer_revoke(p_role text, p_site text)
-RETURNS TABLE (refusal text)
+RETURNS TABLE (refusal text, revoked_at timestamptz)
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -263,7 +264,8 @@ BEGIN
         refusal := 'no such database role';
     ELSE
         UPDATE sac.certifications c SET revoked_at = now()
-        WHERE c.role_name = p_role AND c.site_id = v_site_id AND c.revoked_at IS NULL;
+        WHERE c.role_name = p_role AND c.site_id = v_site_id AND c.revoked_at IS NULL
+        RETURNING c.revoked_at INTO officer_revoke.revoked_at;
         IF NOT FOUND THEN
             code := 'not_certified';
             refusal := format('role %s holds no unrevoked certification for site %s', p_role, p_site);
