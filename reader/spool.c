@@ -33,6 +33,7 @@ struct spool {
 	size_t count;
 	size_t capacity;
 	size_t pending;
+	size_t first_pending; /* entries before it are all settled */
 };
 
 uint32_t spool_crc32(const uint8_t *data, size_t len)
@@ -161,6 +162,12 @@ static int spool_write_all(int fd, const uint8_t *buf, size_t len, uint64_t offs
 	return 0;
 }
 
+static void spool_advance_first_pending(struct spool *sp)
+{
+	while (sp->first_pending < sp->count && sp->entries[sp->first_pending].settled)
+		sp->first_pending++;
+}
+
 /* Reads the whole file (up to the limit) into a buffer the caller frees. */
 static int spool_slurp(struct spool *sp, uint8_t **data, size_t *len)
 {
@@ -248,6 +255,7 @@ static long spool_load(struct spool *sp, struct spool_stats *stats)
 	}
 	stats->corrupt = (size_t)corrupt;
 	sp->size = len;
+	spool_advance_first_pending(sp);
 	explicit_bzero(data, len);
 	free(data);
 	return corrupt;
@@ -376,15 +384,21 @@ static int spool_settle_entry(struct spool *sp, struct spool_entry *e)
 	return 0;
 }
 
-int spool_settle(struct spool *sp, const uint8_t id[SPOOL_ID_LEN])
+int spool_settle(struct spool *sp, const uint8_t id[SPOOL_ID_LEN], uint64_t *sent_on)
 {
 	size_t i;
+	int rc;
 
-	for (i = 0; i < sp->count; i++) {
+	for (i = sp->first_pending; i < sp->count; i++) {
 		struct spool_entry *e = &sp->entries[i];
 
-		if (!e->settled && memcmp(e->event.id, id, SPOOL_ID_LEN) == 0)
-			return spool_settle_entry(sp, e) == 0 ? 1 : -1;
+		if (!e->settled && memcmp(e->event.id, id, SPOOL_ID_LEN) == 0) {
+			if (sent_on != NULL)
+				*sent_on = e->sent_on;
+			rc = spool_settle_entry(sp, e) == 0 ? 1 : -1;
+			spool_advance_first_pending(sp);
+			return rc;
+		}
 	}
 	return 0;
 }
@@ -401,6 +415,7 @@ size_t spool_expire(struct spool *sp, int64_t now_ms, int64_t max_age_ms)
 			n++;
 		}
 	}
+	spool_advance_first_pending(sp);
 	return n;
 }
 
@@ -413,6 +428,11 @@ struct spool_entry *spool_entries(struct spool *sp, size_t *count)
 size_t spool_pending_count(const struct spool *sp)
 {
 	return sp->pending;
+}
+
+size_t spool_first_pending(const struct spool *sp)
+{
+	return sp->first_pending;
 }
 
 bool spool_wants_compaction(const struct spool *sp)
@@ -438,6 +458,7 @@ int spool_compact(struct spool *sp)
 		}
 		sp->count = 0;
 		sp->size = 0;
+		sp->first_pending = 0;
 		return 0;
 	}
 	if (asprintf(&tmp, "%s.tmp", sp->path) < 0) {
@@ -473,6 +494,7 @@ int spool_compact(struct spool *sp)
 	explicit_bzero(sp->entries + kept, (sp->count - kept) * sizeof(*sp->entries));
 	sp->count = kept;
 	sp->size = offset;
+	sp->first_pending = 0;
 	close(sp->fd);
 	sp->fd = fd;
 	fd = -1;

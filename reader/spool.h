@@ -69,20 +69,23 @@ int spool_append(struct spool *sp, const struct spool_event *ev)
 	__attribute__((warn_unused_result));
 
 /* Settles the pending event with this id: erases its credential in memory
- * and in the file.  Returns 1 when it was pending, 0 when there is no such
- * pending event (a repeated ACK), -1 on a write error (logged; the event is
- * settled in memory anyway). */
-int spool_settle(struct spool *sp, const uint8_t id[SPOOL_ID_LEN]);
+ * and in the file, and sets *sent_on (may be NULL) to its sent_on.  Returns 1
+ * when it was pending, 0 when there is no such pending event (a repeated
+ * ACK), -1 on a write error (logged; the event is settled in memory anyway).
+ * Fast when events are settled roughly in the order they were appended. */
+int spool_settle(struct spool *sp, const uint8_t id[SPOOL_ID_LEN], uint64_t *sent_on);
 
 /* Settles every pending event older than max_age_ms at now_ms (the 24-hour
  * rule: an event that old is never sent).  Returns how many. */
 size_t spool_expire(struct spool *sp, int64_t now_ms, int64_t max_age_ms);
 
 /* Every record in file order; pending ones have settled == false.  The
- * pointer is valid until the next spool_append or spool_compact. */
+ * pointer is valid until the next spool_append or spool_compact.  Entries
+ * before spool_first_pending are all settled. */
 struct spool_entry *spool_entries(struct spool *sp, size_t *count);
 
 size_t spool_pending_count(const struct spool *sp);
+size_t spool_first_pending(const struct spool *sp);
 
 /* True when compaction is worth it: there are settled records and they are
  * at least as many as the pending ones. */

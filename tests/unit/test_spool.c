@@ -155,8 +155,8 @@ static void test_settle_erases_credential(void **state)
 	append_n(f->path, 3);
 	assert_true(file_has_credential(f->path, 0xA1));
 	assert_int_equal(spool_open(f->path, &sp, &st), 0);
-	assert_int_equal(spool_settle(sp, ev1.id), 1);
-	assert_int_equal(spool_settle(sp, ev1.id), 0); /* a repeated ACK */
+	assert_int_equal(spool_settle(sp, ev1.id, NULL), 1);
+	assert_int_equal(spool_settle(sp, ev1.id, NULL), 0); /* a repeated ACK */
 	assert_int_equal(spool_pending_count(sp), 2);
 	spool_close(sp);
 	assert_false(file_has_credential(f->path, 0xA1));
@@ -273,7 +273,7 @@ static void test_compaction(void **state)
 	for (i = 0; i < 4; i++) {
 		struct spool_event ev = make_event(i, 0);
 
-		assert_int_equal(spool_settle(sp, ev.id), 1);
+		assert_int_equal(spool_settle(sp, ev.id, NULL), 1);
 	}
 	assert_true(spool_wants_compaction(sp));
 	assert_int_equal(spool_compact(sp), 0);
@@ -284,10 +284,10 @@ static void test_compaction(void **state)
 	assert_int_equal(e[1].offset, SPOOL_RECORD_LEN);
 	/* The compacted spool still takes appends and settles in place. */
 	{
-		struct spool_event ev = make_event(8, 8000);
+		struct spool_event ev = make_event(8, 8000), first = e[0].event;
 
 		assert_int_equal(spool_append(sp, &ev), 0);
-		assert_int_equal(spool_settle(sp, e[0].event.id), 1);
+		assert_int_equal(spool_settle(sp, first.id, NULL), 1);
 	}
 	spool_close(sp);
 	assert_int_equal(spool_open(f->path, &sp, &st), 0);
@@ -296,12 +296,12 @@ static void test_compaction(void **state)
 	for (i = 4; i < 6; i++) {
 		struct spool_event ev = make_event(i, 0);
 
-		(void)spool_settle(sp, ev.id);
+		(void)spool_settle(sp, ev.id, NULL);
 	}
 	{
 		struct spool_event ev = make_event(8, 0);
 
-		assert_int_equal(spool_settle(sp, ev.id), 1);
+		assert_int_equal(spool_settle(sp, ev.id, NULL), 1);
 	}
 	assert_int_equal(spool_compact(sp), 0);
 	spool_close(sp);
