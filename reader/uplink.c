@@ -115,7 +115,14 @@ static void uplink_fail(struct uplink *u, int64_t now_ms, const char *why)
 {
 	bool was_ready = u->state == UPLINK_READY;
 
-	log_warning("controller %s:%d: %s", u->host[u->current], u->port[u->current], why);
+	/* Each controller's first failure in a row is a warning; while they
+	 * stay down, only every 20th round is. */
+	u->failures = was_ready ? 0 : u->failures + 1;
+	if (was_ready || u->failures <= (unsigned)u->count ||
+	    u->failures % (20 * (unsigned)u->count) == 0)
+		log_warning("controller %s:%d: %s", u->host[u->current], u->port[u->current], why);
+	else
+		log_debug("controller %s:%d: %s", u->host[u->current], u->port[u->current], why);
 	uplink_disconnect(u);
 	if (was_ready) {
 		u->current = 0;
@@ -287,6 +294,7 @@ static void uplink_on_welcome(struct uplink *u, const struct proto_msg *msg, int
 			    "times come from this reader's clock, fix its time source",
 			    (long long)skew);
 	u->state = UPLINK_READY;
+	u->failures = 0;
 	u->conn_no++;
 	u->cursor = 0;
 	u->in_flight = 0;

@@ -56,6 +56,7 @@ struct uplink {
 	int64_t deadline_ms;  /* for connecting, or for an answer to PING */
 	int64_t last_io_ms;   /* last line received or sent */
 	bool ping_outstanding;
+	unsigned failures; /* attempts in a row that did not reach READY */
 	uint64_t conn_no;     /* numbers READY connections, from 1 */
 	size_t cursor;	      /* spool entries before it were considered for sending */
 	size_t in_flight;
