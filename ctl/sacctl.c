@@ -31,6 +31,23 @@ static const struct ctl_command commands[] = {
 	 "enroll a badge (the UID is never stored or printed); prints the badge id"},
 	{"badge", "revoke", cmd_badge_revoke, "--uid HEX|- [--key FILE]",
 	 "revoke a badge; prints the badge id"},
+	{"officer", "certify", cmd_officer_certify, "ROLE --site SITE --expires TIME",
+	 "certify a role as a security officer of a site (a certifier)"},
+	{"officer", "revoke", cmd_officer_revoke, "ROLE --site SITE",
+	 "revoke an officer's certification for a site (a certifier)"},
+	{"officer", "acknowledge", cmd_officer_acknowledge, "[--yes]",
+	 "show the rules (paragraph 27); with --yes, record that you acknowledge them"},
+	{"emergency", "declare", cmd_emergency_declare,
+	 "--site SITE --kind drill|emergency --reason TEXT",
+	 "declare an emergency or drill and take the muster roll; prints its id"},
+	{"emergency", "close", cmd_emergency_close, "ID", "close an emergency or drill"},
+	{"headcount", NULL, cmd_headcount, "--site SITE",
+	 "who is on the premises (certified officer, open emergency)"},
+	{"muster", "status", cmd_muster_status, "--emergency ID [--watch]",
+	 "the muster roll: accounted, left, unaccounted (certified officer)"},
+	{"audit", "verify", cmd_audit_verify, "[--video-dir DIR]",
+	 "is retention enforced? exit 0 compliant, 1 not (auditor)"},
+	{"audit", "log", cmd_audit_log, "[--since TIME]", "print the audit log (auditor)"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
