@@ -108,7 +108,8 @@ soak: deps all
 fuzz: deps
 	tests/fuzz/run
 
-# Installs the programs, SQL, units, sysusers/tmpfiles snippets, man pages
+# Installs the programs (and sbin/sac-pki, the station PKI script), SQL,
+# units, sysusers/tmpfiles snippets, man pages
 # and commented example configurations.  The units name $(PREFIX)/bin.
 # Example configurations go to $(DESTDIR)/etc/sac: /etc is not under PREFIX.
 SYSTEMD_UNITS := $(notdir $(wildcard systemd/*.service))
@@ -118,11 +119,12 @@ CONF_EXAMPLES := $(notdir $(wildcard etc/*.conf.example))
 INSTALLED_PROGRAMS := sac-reader sac-controller sac-purge sacctl
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/sac/sql \
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/sac/sql \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d \
 	    $(DESTDIR)$(PREFIX)/lib/tmpfiles.d $(DESTDIR)$(PREFIX)/share/man/man1 \
 	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)/etc/sac
 	install -m 0755 $(addprefix $(B)/bin/,$(INSTALLED_PROGRAMS)) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 tools/sac-pki $(DESTDIR)$(PREFIX)/sbin/sac-pki
 	install -m 0644 sql/*.sql $(DESTDIR)$(PREFIX)/share/sac/sql/
 	for u in $(SYSTEMD_UNITS); do \
 	    sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' systemd/$$u >$(DESTDIR)$(PREFIX)/lib/systemd/system/$$u && \
@@ -135,7 +137,7 @@ install: all
 	install -m 0644 $(addprefix etc/,$(CONF_EXAMPLES)) $(DESTDIR)/etc/sac/
 
 uninstall:
-	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(INSTALLED_PROGRAMS))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(INSTALLED_PROGRAMS)) $(DESTDIR)$(PREFIX)/sbin/sac-pki
 	rm -rf $(DESTDIR)$(PREFIX)/share/sac
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/lib/systemd/system/,$(SYSTEMD_UNITS))
 	rm -f $(DESTDIR)$(PREFIX)/lib/sysusers.d/sac.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/sac.conf

@@ -19,6 +19,7 @@ mode_of() { stat -c %a "$1" 2>/dev/null || echo missing; }
 for p in sac-reader sac-controller sac-purge sacctl; do
     check_eq "bin/$p installed 0755" "$(mode_of "$dest$prefix/bin/$p")" 755
 done
+check_eq "sbin/sac-pki installed 0755" "$(mode_of "$dest$prefix/sbin/sac-pki")" 755
 for f in share/sac/sql/001_foundation.sql \
          lib/systemd/system/sac-controller.service lib/systemd/system/sac-reader@.service \
          lib/systemd/system/sac-purge.service lib/sysusers.d/sac.conf lib/tmpfiles.d/sac.conf \
