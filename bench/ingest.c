@@ -115,19 +115,29 @@ static bool wait_fd(int fd, enum tls_io r, int ms)
 
 static int run_send(const struct options *o, struct tls_context *ctx)
 {
-	char input[65536], buf[4096], line[4096];
-	size_t in_len = 0, off = 0, line_len = 0;
+	char *input = NULL, buf[4096], line[4096];
+	size_t in_len = 0, in_cap = 0, off = 0, line_len = 0;
 	int64_t deadline = daemon_monotonic_ms() + (int64_t)(o->timeout * 1000);
 	int fd, got = 0;
 	struct tls_conn *tls;
 	enum tls_io r;
 	ssize_t n;
 
-	while ((n = read(STDIN_FILENO, input + in_len, sizeof(input) - in_len)) > 0)
-		in_len += (size_t)n;
+	do {
+		if (in_len == in_cap) {
+			in_cap = in_cap ? in_cap * 2 : 65536;
+			input = realloc(input, in_cap);
+			if (input == NULL)
+				return 3;
+		}
+		n = read(STDIN_FILENO, input + in_len, in_cap - in_len);
+		if (n > 0)
+			in_len += (size_t)n;
+	} while (n > 0);
 	fd = tcp_connect(o);
 	if (fd < 0) {
 		fprintf(stderr, "connect failed\n");
+		free(input);
 		return 3;
 	}
 	tls = tls_conn_new(ctx, fd, o->host);
@@ -138,6 +148,7 @@ static int run_send(const struct options *o, struct tls_context *ctx)
 		printf("TLS-FAILED %s\n", tls_conn_error(tls));
 		tls_conn_free(tls);
 		close(fd);
+		free(input);
 		return 1;
 	}
 	while (off < in_len) {
@@ -180,6 +191,7 @@ static int run_send(const struct options *o, struct tls_context *ctx)
 	tls_conn_shutdown(tls);
 	tls_conn_free(tls);
 	close(fd);
+	free(input);
 	return 0;
 }
 
@@ -369,7 +381,7 @@ static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 						up++;
 						c->last_ping_ms = daemon_monotonic_ms();
 					} else if (strncmp(p, "ACK ", 4) == 0 && strlen(p) > 36) {
-						uint64_t seq = strtoull(p + 4 + 16, NULL, 16);
+						uint64_t seq;
 						char tmp = p[4 + 32];
 
 						p[4 + 32] = '\0';

@@ -438,6 +438,8 @@ static void *ingest_main(void *arg)
 		return NULL;
 	}
 	ig->next_seen_ms = daemon_monotonic_ms() + INGEST_SEEN_INTERVAL_MS;
+	/* Connect now, so that a wrong conninfo shows in the log at start. */
+	(void)ingest_connect(ig);
 	for (;;) {
 		struct ingest_hello *hellos = NULL;
 		size_t hello_n = 0;

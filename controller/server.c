@@ -33,6 +33,7 @@
 #include "tls.h"
 
 #define SERVER_HANDSHAKE_MS 10000
+#define SERVER_CLOCK_SKEW_MS 5000 /* as in sac.ingest */
 #define SERVER_IDLE_MS 120000
 #define SERVER_CLOSING_MS 2000
 #define SERVER_DRAIN_MS 10000
@@ -65,6 +66,7 @@ struct conn {
 	bool dirty; /* on the server's dirty list: flush and maybe resume reading */
 	bool eof;   /* the peer closed its side */
 	bool read_wants_write;
+	bool clock_warned; /* the reader's clock ahead: logged once per connection */
 	size_t inflight;
 	char *in; /* unprocessed input, SERVER_IN_MAX bytes, allocated while needed */
 	size_t in_len;
@@ -302,6 +304,13 @@ static void conn_line(struct server *sv, struct conn *c, const char *line, size_
 	}
 	switch (m.verb) {
 	case PROTO_EVENT:
+		if (m.unix_ms > daemon_unix_ms() + SERVER_CLOCK_SKEW_MS && !c->clock_warned) {
+			log_warning("%s reader %s: clock %lld s ahead of the controller; its event "
+				    "times are clamped to their arrival",
+				    c->peer, c->reader_id,
+				    (long long)((m.unix_ms - daemon_unix_ms()) / 1000));
+			c->clock_warned = true;
+		}
 		if (ingest_queue_event(sv->ingest, conn_peer(c), c->reader_id, &m) != 0) {
 			conn_fail(sv, c, "unavailable", "controller out of memory");
 			return;
