@@ -30,4 +30,16 @@ int cmd_person_add(struct ctl *ctl, int argc, char **argv);
 int cmd_badge_enroll(struct ctl *ctl, int argc, char **argv);
 int cmd_badge_revoke(struct ctl *ctl, int argc, char **argv);
 
+/* cmd_emergency.c */
+int cmd_officer_certify(struct ctl *ctl, int argc, char **argv);
+int cmd_officer_revoke(struct ctl *ctl, int argc, char **argv);
+int cmd_officer_acknowledge(struct ctl *ctl, int argc, char **argv);
+int cmd_emergency_declare(struct ctl *ctl, int argc, char **argv);
+int cmd_emergency_close(struct ctl *ctl, int argc, char **argv);
+int cmd_headcount(struct ctl *ctl, int argc, char **argv);
+int cmd_muster_status(struct ctl *ctl, int argc, char **argv);
+/* cmd_audit.c */
+int cmd_audit_verify(struct ctl *ctl, int argc, char **argv);
+int cmd_audit_log(struct ctl *ctl, int argc, char **argv);
+
 #endif

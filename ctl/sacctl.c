@@ -7,6 +7,7 @@
  * runs it.  The caller acts as its own database role: the database, not
  * sacctl, decides what the caller may do.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,6 +31,23 @@ static const struct ctl_command commands[] = {
 	 "enroll a badge (the UID is never stored or printed); prints the badge id"},
 	{"badge", "revoke", cmd_badge_revoke, "--uid HEX|- [--key FILE]",
 	 "revoke a badge; prints the badge id"},
+	{"officer", "certify", cmd_officer_certify, "ROLE --site SITE --expires TIME",
+	 "certify a role as a security officer of a site (a certifier)"},
+	{"officer", "revoke", cmd_officer_revoke, "ROLE --site SITE",
+	 "revoke an officer's certification for a site (a certifier)"},
+	{"officer", "acknowledge", cmd_officer_acknowledge, "[--yes]",
+	 "show the rules (paragraph 27); with --yes, record that you acknowledge them"},
+	{"emergency", "declare", cmd_emergency_declare,
+	 "--site SITE --kind drill|emergency --reason TEXT",
+	 "declare an emergency or drill and take the muster roll; prints its id"},
+	{"emergency", "close", cmd_emergency_close, "ID", "close an emergency or drill"},
+	{"headcount", NULL, cmd_headcount, "--site SITE",
+	 "who is on the premises (certified officer, open emergency)"},
+	{"muster", "status", cmd_muster_status, "--emergency ID [--watch]",
+	 "the muster roll: accounted, left, unaccounted (certified officer)"},
+	{"audit", "verify", cmd_audit_verify, "[--video-dir DIR]",
+	 "is retention enforced? exit 0 compliant, 1 not (auditor)"},
+	{"audit", "log", cmd_audit_log, "[--since TIME]", "print the audit log (auditor)"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -49,6 +67,17 @@ static void usage(FILE *f)
 			c->word2 != NULL ? c->word2 : "", c->usage[0] != '\0' ? " " : "", c->usage,
 			c->summary);
 	}
+}
+
+/* True if word is the first word of some command. */
+static bool known_word(const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].word1, word) == 0)
+			return true;
+	return false;
 }
 
 /* The command named by argv[0] (and argv[1]); *words = how many it used. */
@@ -132,8 +161,11 @@ int main(int argc, char **argv)
 	ctl.command = find_command(argc - first, argv + first, &words);
 	if (ctl.command == NULL) {
 		usage(stderr);
-		return ctl_fail(CTL_EXIT_USAGE, "unknown command '%s%s%s'", argv[first],
-				first + 1 < argc ? " " : "", first + 1 < argc ? argv[first + 1] : "");
+		/* Only known words are echoed: a misplaced argument may be a badge UID. */
+		if (known_word(argv[first]))
+			return ctl_fail(CTL_EXIT_USAGE, "unknown command: '%s' needs one of the words "
+					"listed above", argv[first]);
+		return ctl_fail(CTL_EXIT_USAGE, "unknown command");
 	}
 	status = ctl.command->run(&ctl, argc - first - words + 1, argv + first + words - 1);
 	PQfinish(ctl.conn);
