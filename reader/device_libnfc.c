@@ -1,7 +1,8 @@
 /*
  * device_libnfc — the device interface (device.h) on libnfc.
  *
- * Each poll switches the RF field off and on before selecting, so that a
+ * libnfc's own logging is capped at errors: its debug output would carry
+ * UIDs.  Each poll switches the RF field off and on before selecting, so that a
  * card left in the field (activated by the previous poll, and therefore deaf
  * to the next REQA) is reset and answers again: a card that stays is seen on
  * every poll, a card that left is not.  Infinite select is off, so a poll
@@ -12,12 +13,17 @@
 #include <nfc/nfc.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void *device_libnfc_context_new(void)
 {
 	nfc_context *ctx = NULL;
 
+	/* libnfc's info and debug levels print every frame in hex, UIDs
+	 * included; errors only.  The variable overrides libnfc.conf. */
+	if (setenv("LIBNFC_LOG_LEVEL", "1", 1) != 0)
+		return NULL;
 	nfc_init(&ctx);
 	return ctx;
 }

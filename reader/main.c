@@ -177,22 +177,22 @@ static void reader_reload(struct reader *r, const char *path)
 		log_warning("reload: a new 'id' or 'spool' takes effect only after a restart");
 	restart_watch = strcmp(cfg.device, r->cfg.device) != 0 ||
 			memcmp(cfg.credential_key, r->cfg.credential_key, CREDENTIAL_KEY_LEN) != 0;
-	if (restart_watch) {
-		if (watch_stop(&r->watch, 3000) != 0) {
-			log_error("reload refused: the device thread does not stop");
-			goto out;
-		}
-		watch_destroy(&r->watch);
-		r->watch_initialised = false;
-	}
 	if (uplink_reconfigure(&r->uplink, cfg.controller_host, cfg.controller_port,
 			       cfg.controller_count, tls) != 0) {
-		log_error("reload: cannot apply the controllers list");
+		log_error("reload refused: cannot apply the controllers list");
 		goto out;
 	}
 	tls_context_free(r->tls);
 	r->tls = tls;
 	tls = NULL;
+	if (restart_watch && watch_stop(&r->watch, 3000) != 0) {
+		log_error("reload: the device thread does not stop; device and key unchanged");
+		restart_watch = false;
+		memcpy(cfg.credential_key, r->cfg.credential_key, CREDENTIAL_KEY_LEN);
+		free(cfg.device);
+		cfg.device = r->cfg.device;
+		r->cfg.device = NULL;
+	}
 	/* Keep the id and spool we run with; take everything else. */
 	free(cfg.id);
 	cfg.id = r->cfg.id;
@@ -203,8 +203,12 @@ static void reader_reload(struct reader *r, const char *path)
 	reader_config_free(&r->cfg);
 	r->cfg = cfg;
 	memset(&cfg, 0, sizeof(cfg));
-	if (restart_watch && reader_start_watch(r) != 0)
-		log_error("reload: cannot restart the device thread");
+	if (restart_watch) {
+		watch_destroy(&r->watch);
+		r->watch_initialised = false;
+		if (reader_start_watch(r) != 0)
+			log_error("reload: cannot restart the device thread");
+	}
 	log_notice("configuration reloaded");
 out:
 	tls_context_free(tls);

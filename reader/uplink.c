@@ -211,7 +211,6 @@ static int uplink_flush(struct uplink *u, int64_t now_ms)
 			memmove(u->wbuf, u->wbuf + done, u->wlen - done);
 			u->wlen -= done;
 			explicit_bzero(u->wbuf + u->wlen, done);
-			u->last_io_ms = now_ms;
 			break;
 		case TLS_IO_WANT_WRITE:
 			u->want_write = true;

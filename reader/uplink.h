@@ -4,7 +4,8 @@
  * with backoff after a full round; says HELLO; sends the spool's pending
  * events pipelined (at most UPLINK_WINDOW unacknowledged on the wire);
  * settles each event in the spool when its ACK arrives and logs the verdict;
- * PINGs an idle connection and drops one that stays silent.  After a
+ * PINGs when the controller has said nothing for 15 s and drops the
+ * connection when the PING is not answered within 10 s.  After a
  * reconnect every event still pending is sent again (the controller stores a
  * redelivery once).
  *
@@ -25,7 +26,7 @@
 #define UPLINK_MAX_CONTROLLERS 8
 #define UPLINK_WINDOW 64	    /* events sent and not yet acknowledged */
 #define UPLINK_CONNECT_TIMEOUT_MS 5000 /* TCP + TLS + WELCOME */
-#define UPLINK_PING_IDLE_MS 15000   /* PING after this long without traffic */
+#define UPLINK_PING_IDLE_MS 15000   /* PING after this long without a line from the controller */
 #define UPLINK_SILENCE_MS 10000	    /* dead when a PING gets no answer this long */
 #define UPLINK_BACKOFF_MIN_MS 250
 #define UPLINK_BACKOFF_MAX_MS 5000
@@ -54,7 +55,7 @@ struct uplink {
 	int64_t retry_at_ms;
 	int64_t backoff_ms;
 	int64_t deadline_ms;  /* for connecting, or for an answer to PING */
-	int64_t last_io_ms;   /* last line received or sent */
+	int64_t last_io_ms;   /* last line received: sending proves nothing about the peer */
 	bool ping_outstanding;
 	unsigned failures; /* attempts in a row that did not reach READY */
 	uint64_t conn_no;     /* numbers READY connections, from 1 */

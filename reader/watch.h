@@ -58,7 +58,8 @@ enum watch_result {
 int watch_init(struct watch *w, const struct device_ops *ops, void *ctx, const char *connstring,
 	       const uint8_t key[CREDENTIAL_KEY_LEN]) __attribute__((warn_unused_result));
 
-/* Closes the device and wipes keys and credentials.  Accepts a zeroed w. */
+/* Closes the device and wipes keys and credentials.  w must have been set
+ * up by watch_init (successful or not) and its thread stopped. */
 void watch_destroy(struct watch *w);
 
 /* One step at monotonic time now_ms: opens the device when due, polls it

@@ -20,9 +20,19 @@ check_match "a badge is enrolled" "$badge" '^[0-9]+$'
 port=$(free_port)
 controller_start ctl-1 "$port" || exit 1
 sim_start gate-1
+# Started with a controller list that leads nowhere; SIGHUP applies the fix.
+# libnfc's debug log (frames in hex) is asked for, and must not happen.
+reader_conf gate-1 "127.0.0.1:$(free_port)"
+LIBNFC_LOG_LEVEL=3 reader_start gate-1
+check "the reader runs without a controller" wait_for 10 grep -q "device .*: open" "$T_DIR/gate-1.log"
+echo "colour = blue" >>"$T_DIR/gate-1.conf"
+kill -HUP "$(reader_pid gate-1)"
+check "a broken configuration is refused on SIGHUP" wait_for 10 grep -q "reload refused" "$T_DIR/gate-1.log"
+check "... and the reader keeps running" kill -0 "$(reader_pid gate-1)"
 reader_conf gate-1 "127.0.0.1:$port"
-reader_start gate-1
-check "the reader connects" wait_for 15 grep -q "connected to controller" "$T_DIR/gate-1.log"
+kill -HUP "$(reader_pid gate-1)"
+check "SIGHUP reloads the controllers list" wait_for 10 grep -q "configuration reloaded" "$T_DIR/gate-1.log"
+check "the reader connects" wait_for 15 grep -q "connected to controller 127.0.0.1:$port" "$T_DIR/gate-1.log"
 
 tap gate-1 "$uid"
 check "the reader logs GRANT" wait_for 10 grep -qE "event [0-9a-f]{32}: GRANT" "$T_DIR/gate-1.log"

@@ -48,6 +48,18 @@ sim gate-1 present "$uid" >/dev/null
 check "error and garbage frames do not stop it" wait_for 10 taps_are 4
 check "the reader is still running" kill -0 "$pid"
 
+# SIGHUP with another device: the reader switches to it.
+sim_start gate-2
+sim gate-1 remove >/dev/null
+sed -i "s|^device .*|device = pn532_uart:$(sim_pty gate-2)|" "$T_DIR/gate-1.conf"
+kill -HUP "$pid"
+check "SIGHUP opens the new device" wait_for 10 grep -q "device pn532_uart:$(sim_pty gate-2): open" "$T_DIR/gate-1.log"
+sim gate-2 present "$uid" >/dev/null
+check "taps on the new device are read" wait_for 10 taps_are 5
+polls_before=$(sim gate-1 status | grep -o 'polls=[0-9]*')
+sim gate-2 wait-polls 5 >/dev/null
+check_eq "the old device is no longer polled" "$(sim gate-1 status | grep -o 'polls=[0-9]*')" "$polls_before"
+
 # Privacy at the source.
 upper=$(echo "$uid" | tr a-f A-F)
 check "the UID is not in the log (hex)" bash -c "! grep -qiE '$uid|$(echo "$uid" | sed 's/../&[: ]?/g')' '$T_DIR/gate-1.log'"
@@ -64,5 +76,5 @@ wait "$pid"; rc=$?
 elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
 check_eq "SIGTERM exits 0" "$rc" 0
 check "... within a second (${elapsed} ms)" test "$elapsed" -lt 1000
-check "unsent events stay spooled" test "$(spool_records gate-1)" = 4
+check "unsent events stay spooled" test "$(spool_records gate-1)" = 5
 done_testing
