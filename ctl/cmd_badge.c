@@ -12,38 +12,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "badgeuid.h"
 #include "commands.h"
 #include "credential.h"
 #include "ctldb.h"
-#include "hex.h"
 #include "timearg.h"
 
 #define BADGE_DEFAULT_KEY "/etc/sac/credential.key"
-/* 10 bytes as "04:A2:…" are 29 characters. */
-#define BADGE_UID_TEXT_MAX 32
 #define BADGE_UID_HELP "--uid must be 4, 7 or 10 bytes in hex, e.g. 04A21B7C or 04:A2:1B:7C"
-
-/* Parses hex digits, with ':' allowed between bytes ("04A21B7C" or
- * "04:a2:1b:7c").  The UID must be 4, 7 or 10 bytes (ISO 14443-A).
- * Returns 0, or -1. */
-static int badge_parse_uid(const char *text, uint8_t uid[CREDENTIAL_UID_MAX], size_t *len)
-{
-	const char *p = text;
-
-	*len = 0;
-	if (strnlen(text, BADGE_UID_TEXT_MAX + 1) > BADGE_UID_TEXT_MAX || *p == '\0')
-		return -1;
-	while (*p != '\0') {
-		/* p[0] is not NUL, so p[1] is readable; a NUL there fails to decode. */
-		if (*len == CREDENTIAL_UID_MAX || hex_decode(p, 2, &uid[*len], 1) != 1)
-			return -1;
-		(*len)++;
-		p += 2;
-		if (*p == ':' && *++p == '\0')
-			return -1;
-	}
-	return *len == 4 || *len == 7 || *len == 10 ? 0 : -1;
-}
 
 /* The UID from --uid: the argument itself, or one line of standard input
  * for "-".  The argument's text in argv is overwritten once parsed, so it
@@ -51,11 +27,11 @@ static int badge_parse_uid(const char *text, uint8_t uid[CREDENTIAL_UID_MAX], si
 static int badge_read_uid(const struct ctl *ctl, const char *arg, uint8_t uid[CREDENTIAL_UID_MAX],
 			  size_t *len)
 {
-	char line[BADGE_UID_TEXT_MAX + 2];
+	char line[BADGEUID_TEXT_MAX + 2];
 	int rc;
 
 	if (strcmp(arg, "-") != 0) {
-		rc = badge_parse_uid(arg, uid, len);
+		rc = badgeuid_parse(arg, uid, len);
 		/* argv strings are writable (C11 5.1.2.2.1). */
 		memset((char *)arg, 'x', strlen(arg));
 		return rc == 0 ? CTL_EXIT_OK : ctl_usage_error(ctl, BADGE_UID_HELP);
@@ -63,7 +39,7 @@ static int badge_read_uid(const struct ctl *ctl, const char *arg, uint8_t uid[CR
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		return ctl_usage_error(ctl, "--uid -: no UID on standard input");
 	line[strcspn(line, "\r\n")] = '\0';
-	rc = badge_parse_uid(line, uid, len);
+	rc = badgeuid_parse(line, uid, len);
 	explicit_bzero(line, sizeof(line));
 	return rc == 0 ? CTL_EXIT_OK : ctl_usage_error(ctl, BADGE_UID_HELP);
 }

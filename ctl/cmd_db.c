@@ -24,7 +24,7 @@
 #define MIGRATE_MAX_FILES 1000
 
 static const struct ctldb_purpose migrate_purpose = {"migrate the database",
-						     "a superuser or the database owner"};
+						     "a superuser"};
 
 struct migration {
 	char *name;
@@ -65,10 +65,13 @@ static int migrate_read(struct migration *m)
 {
 	FILE *f = fopen(m->path, "rb");
 	size_t cap = 64 * 1024;
+	char *grown;
 	int rc = -1;
 
-	if (f == NULL)
-		return ctl_fail(-1, "%s: %s", m->path, strerror(errno));
+	if (f == NULL) {
+		ctl_fail(CTL_EXIT_ENV, "%s: %s", m->path, strerror(errno));
+		return -1;
+	}
 	m->text = malloc(cap + 1);
 	if (m->text == NULL)
 		goto out;
@@ -79,23 +82,23 @@ static int migrate_read(struct migration *m)
 		if (m->len < cap)
 			break;
 		if (cap >= MIGRATE_MAX_FILE) {
-			ctl_fail(-1, "%s: larger than %d bytes", m->path, MIGRATE_MAX_FILE);
+			ctl_fail(CTL_EXIT_ENV, "%s: larger than %d bytes", m->path, MIGRATE_MAX_FILE);
 			goto out;
 		}
 		cap *= 2;
-		char *grown = realloc(m->text, cap + 1);
+		grown = realloc(m->text, cap + 1);
 
 		if (grown == NULL)
 			goto out;
 		m->text = grown;
 	}
 	if (ferror(f)) {
-		ctl_fail(-1, "%s: read error", m->path);
+		ctl_fail(CTL_EXIT_ENV, "%s: read error", m->path);
 		goto out;
 	}
 	m->text[m->len] = '\0';
 	if (strlen(m->text) != m->len) {
-		ctl_fail(-1, "%s: contains a NUL byte", m->path);
+		ctl_fail(CTL_EXIT_ENV, "%s: contains a NUL byte", m->path);
 		goto out;
 	}
 	rc = 0;
@@ -114,8 +117,10 @@ static int migrate_load(const char *dir, struct migration **out)
 	DIR *d = opendir(dir);
 
 	*out = NULL;
-	if (d == NULL)
-		return ctl_fail(-1, "SQL directory %s: %s", dir, strerror(errno));
+	if (d == NULL) {
+		ctl_fail(CTL_EXIT_ENV, "SQL directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
 	while ((e = readdir(d)) != NULL) {
 		struct migration *grown;
 		struct stat st;
@@ -123,7 +128,7 @@ static int migrate_load(const char *dir, struct migration **out)
 		if (!migrate_is_migration(e->d_name))
 			continue;
 		if (n >= MIGRATE_MAX_FILES) {
-			ctl_fail(-1, "SQL directory %s: more than %d files", dir, MIGRATE_MAX_FILES);
+			ctl_fail(CTL_EXIT_ENV, "SQL directory %s: more than %d files", dir, MIGRATE_MAX_FILES);
 			goto fail;
 		}
 		grown = realloc(m, (n + 1) * sizeof(*m));
@@ -138,7 +143,7 @@ static int migrate_load(const char *dir, struct migration **out)
 			goto fail;
 		}
 		if (stat(m[n - 1].path, &st) != 0 || !S_ISREG(st.st_mode)) {
-			ctl_fail(-1, "%s: not a regular file", m[n - 1].path);
+			ctl_fail(CTL_EXIT_ENV, "%s: not a regular file", m[n - 1].path);
 			goto fail;
 		}
 		if (migrate_read(&m[n - 1]) != 0)

@@ -38,5 +38,8 @@ int cmd_emergency_declare(struct ctl *ctl, int argc, char **argv);
 int cmd_emergency_close(struct ctl *ctl, int argc, char **argv);
 int cmd_headcount(struct ctl *ctl, int argc, char **argv);
 int cmd_muster_status(struct ctl *ctl, int argc, char **argv);
+/* cmd_audit.c */
+int cmd_audit_verify(struct ctl *ctl, int argc, char **argv);
+int cmd_audit_log(struct ctl *ctl, int argc, char **argv);
 
 #endif

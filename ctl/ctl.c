@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Entries in one command's argument table. */
+#define CTL_MAX_ARGS 32
+
 static void ctl_vmessage(const char *fmt, va_list ap)
 {
 	fputs("sacctl: ", stderr);
@@ -66,18 +69,22 @@ bool ctl_args_parse(struct ctl *ctl, int argc, char **argv, const struct ctl_arg
 		    int *status)
 {
 	const struct ctl_arg *a;
-	bool seen[64] = {false};
+	bool seen[CTL_MAX_ARGS] = {false};
 	bool options_done = false;
 	size_t npositional = 0, i;
 	int k;
 
-	for (a = args; a->value != NULL || a->flag != NULL; a++) {
+	*status = CTL_EXIT_USAGE;
+	for (a = args, i = 0; a->value != NULL || a->flag != NULL; a++, i++) {
+		if (i == CTL_MAX_ARGS) {
+			ctl_fail(CTL_EXIT_USAGE, "a command may declare at most %d arguments", CTL_MAX_ARGS);
+			return false;
+		}
 		if (a->value != NULL)
 			*a->value = NULL;
 		if (a->flag != NULL)
 			*a->flag = false;
 	}
-	*status = CTL_EXIT_USAGE;
 	for (k = 1; k < argc; k++) {
 		const char *arg = argv[k];
 		const char *name, *eq, *value = NULL;
@@ -91,7 +98,8 @@ bool ctl_args_parse(struct ctl *ctl, int argc, char **argv, const struct ctl_arg
 				if (a->positional && n++ == npositional)
 					break;
 			if (a->value == NULL && a->flag == NULL) {
-				ctl_usage_error(ctl, "unexpected argument '%s'", arg);
+				/* Not echoed: a misplaced value may be a badge UID. */
+				ctl_usage_error(ctl, "unexpected argument (number %d)", k);
 				return false;
 			}
 			*a->value = arg;
@@ -138,7 +146,7 @@ bool ctl_args_parse(struct ctl *ctl, int argc, char **argv, const struct ctl_arg
 			ctl_usage_error(ctl, "unknown option '--%.*s'", (int)len, name);
 			return false;
 		}
-		if ((size_t)(a - args) < sizeof(seen) && seen[a - args]) {
+		if (seen[a - args]) {
 			ctl_usage_error(ctl, "--%s given twice", a->name);
 			return false;
 		}
@@ -158,11 +166,10 @@ bool ctl_args_parse(struct ctl *ctl, int argc, char **argv, const struct ctl_arg
 			}
 			*a->value = value;
 		}
-		if ((size_t)(a - args) < sizeof(seen))
-			seen[a - args] = true;
+		seen[a - args] = true;
 	}
 	for (a = args, i = 0; a->value != NULL || a->flag != NULL; a++, i++) {
-		if (!a->required || (i < sizeof(seen) && seen[i]))
+		if (!a->required || seen[i])
 			continue;
 		if (a->positional)
 			ctl_usage_error(ctl, "missing %s", a->name);

@@ -7,6 +7,7 @@
  * runs it.  The caller acts as its own database role: the database, not
  * sacctl, decides what the caller may do.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,6 +45,9 @@ static const struct ctl_command commands[] = {
 	 "who is on the premises (certified officer, open emergency)"},
 	{"muster", "status", cmd_muster_status, "--emergency ID [--watch]",
 	 "the muster roll: accounted, left, unaccounted (certified officer)"},
+	{"audit", "verify", cmd_audit_verify, "[--video-dir DIR]",
+	 "is retention enforced? exit 0 compliant, 1 not (auditor)"},
+	{"audit", "log", cmd_audit_log, "[--since TIME]", "print the audit log (auditor)"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -63,6 +67,17 @@ static void usage(FILE *f)
 			c->word2 != NULL ? c->word2 : "", c->usage[0] != '\0' ? " " : "", c->usage,
 			c->summary);
 	}
+}
+
+/* True if word is the first word of some command. */
+static bool known_word(const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].word1, word) == 0)
+			return true;
+	return false;
 }
 
 /* The command named by argv[0] (and argv[1]); *words = how many it used. */
@@ -146,8 +161,11 @@ int main(int argc, char **argv)
 	ctl.command = find_command(argc - first, argv + first, &words);
 	if (ctl.command == NULL) {
 		usage(stderr);
-		return ctl_fail(CTL_EXIT_USAGE, "unknown command '%s%s%s'", argv[first],
-				first + 1 < argc ? " " : "", first + 1 < argc ? argv[first + 1] : "");
+		/* Only known words are echoed: a misplaced argument may be a badge UID. */
+		if (known_word(argv[first]))
+			return ctl_fail(CTL_EXIT_USAGE, "unknown command: '%s' needs one of the words "
+					"listed above", argv[first]);
+		return ctl_fail(CTL_EXIT_USAGE, "unknown command");
 	}
 	status = ctl.command->run(&ctl, argc - first - words + 1, argv + first + words - 1);
 	PQfinish(ctl.conn);

@@ -69,6 +69,17 @@ check_exit "migrate as a plain login role: exit 1" 1 env SAC_SQL_DIR="$T_DIR/sql
     sacctl --db "$(conninfo nobody_in_particular)" db migrate
 check_match "the refusal names the role" "$(cat "$T_DIR/last.out")" "role 'nobody_in_particular' may not migrate"
 
+# Two migrations of a fresh database at once: the advisory lock serialises
+# them, so one applies every file and the other finds nothing to do.
+sql -d postgres -c "CREATE DATABASE sac2" >/dev/null
+PGDATABASE=sac2 sacctl db migrate >"$T_DIR/m1.out" 2>&1 & m1=$!
+PGDATABASE=sac2 sacctl db migrate >"$T_DIR/m2.out" 2>&1 & m2=$!
+wait $m1; rc1=$?; wait $m2; rc2=$?
+check_eq "two concurrent migrations both succeed" "$rc1/$rc2" "0/0"
+check_eq "…and the files are applied once" \
+    "$(cat "$T_DIR/m1.out" "$T_DIR/m2.out" | grep -c '^applied ')/$(cat "$T_DIR/m1.out" "$T_DIR/m2.out" | grep -c '^nothing to apply')" \
+    "$nfiles/1"
+
 check_exit "a missing SQL directory: exit 3" 3 env SAC_SQL_DIR="$T_DIR/none" sacctl db migrate
 check_exit "migrate takes no argument: exit 2" 2 sacctl db migrate extra
 

@@ -1,0 +1,692 @@
+/*
+ * ingest — see ingest.h.  The network thread appends to queues under one
+ * mutex; this thread takes a batch, calls sac.ingest with four array
+ * parameters (text form, built from validated protocol fields only), and
+ * posts one result per event.
+ */
+#include "ingest.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "db.h"
+#include "log.h"
+
+#define INGEST_SEEN_INTERVAL_MS 5000
+#define INGEST_BACKOFF_MIN_MS 250
+#define INGEST_BACKOFF_MAX_MS 5000
+
+struct ingest_event {
+	struct ingest_peer peer;
+	char reader_id[PROTO_READER_ID_MAX + 1];
+	char event_id[PROTO_EVENT_ID_HEX + 1];
+	char credential[PROTO_CREDENTIAL_HEX + 1];
+	int64_t unix_ms;
+};
+
+struct ingest_hello {
+	struct ingest_peer peer;
+	char reader_id[PROTO_READER_ID_MAX + 1];
+};
+
+/* A growable array; used as a queue with a head index. */
+struct ingest_vec {
+	void *items;
+	size_t head, count, cap, size;
+};
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+
+struct ingest {
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int event_fd;
+	char *conninfo;
+	char *controller_name;
+
+	/* Under lock. */
+	struct ingest_vec events;  /* struct ingest_event, appended by the network thread */
+	struct ingest_vec hellos;  /* struct ingest_hello */
+	struct ingest_vec results; /* struct ingest_result */
+	char **connected;
+	size_t connected_count;
+	size_t in_flight;
+	bool stop;
+	int64_t stop_deadline_ms;
+
+	/* Owned by the database thread. */
+	PGconn *db;
+	bool outage;
+	int64_t outage_since_ms;
+	int64_t backoff_ms;
+	int64_t next_connect_ms;
+	int64_t next_seen_ms;
+};
+
+static int ingest_vec_push(struct ingest_vec *v, const void *item)
+{
+	if (v->head > 0 && v->head + v->count == v->cap) {
+		memmove(v->items, (char *)v->items + v->head * v->size, v->count * v->size);
+		v->head = 0;
+	}
+	if (v->head + v->count == v->cap) {
+		size_t cap = v->cap > 0 ? v->cap * 2 : 256;
+		void *items = realloc(v->items, cap * v->size);
+
+		if (items == NULL)
+			return -1;
+		v->items = items;
+		v->cap = cap;
+	}
+	memcpy((char *)v->items + (v->head + v->count) * v->size, item, v->size);
+	v->count++;
+	return 0;
+}
+
+static void *ingest_vec_at(struct ingest_vec *v, size_t i)
+{
+	return (char *)v->items + (v->head + i) * v->size;
+}
+
+static void ingest_vec_drop_front(struct ingest_vec *v, size_t n)
+{
+	v->head += n;
+	v->count -= n;
+	if (v->count == 0)
+		v->head = 0;
+}
+
+static void ingest_vec_free(struct ingest_vec *v)
+{
+	free(v->items);
+	memset(v, 0, sizeof(*v));
+}
+
+static void buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap > 0 ? b->cap : 4096;
+		char *p;
+
+		while (b->len + n + 1 > cap)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (p == NULL) {
+			b->failed = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void buf_adds(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
+}
+
+/* Posts results and wakes the network thread; called with the lock held. */
+static void ingest_post_locked(struct ingest *ig, const struct ingest_result *r)
+{
+	uint64_t one = 1;
+
+	if (ingest_vec_push(&ig->results, r) != 0) {
+		log_error("out of memory posting a result; the reader will resend");
+		return;
+	}
+	if (write(ig->event_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("eventfd write");
+}
+
+static void ingest_note_outage(struct ingest *ig, const char *why)
+{
+	int64_t now = daemon_monotonic_ms();
+
+	if (!ig->outage) {
+		char clean[300];
+		size_t len;
+
+		snprintf(clean, sizeof(clean), "%s", why);
+		len = strlen(clean);
+		while (len > 0 && (clean[len - 1] == '\n' || clean[len - 1] == ' '))
+			clean[--len] = '\0';
+		for (char *p = clean; *p != '\0'; p++)
+			if (*p == '\n')
+				*p = ' ';
+		log_error("database unavailable, holding events until it returns: %s", clean);
+		ig->outage = true;
+		ig->outage_since_ms = now;
+		ig->backoff_ms = INGEST_BACKOFF_MIN_MS;
+	} else if (ig->backoff_ms < INGEST_BACKOFF_MAX_MS) {
+		ig->backoff_ms *= 2;
+		if (ig->backoff_ms > INGEST_BACKOFF_MAX_MS)
+			ig->backoff_ms = INGEST_BACKOFF_MAX_MS;
+	}
+	ig->next_connect_ms = now + ig->backoff_ms;
+	PQfinish(ig->db);
+	ig->db = NULL;
+}
+
+/* Connects if needed and due.  Returns true when a connection is usable. */
+static bool ingest_connect(struct ingest *ig)
+{
+	char err[512];
+
+	if (ig->db != NULL)
+		return true;
+	if (daemon_monotonic_ms() < ig->next_connect_ms)
+		return false;
+	ig->db = db_connect(ig->conninfo, "sac-controller", err, sizeof(err));
+	if (ig->db == NULL) {
+		ingest_note_outage(ig, err);
+		return false;
+	}
+	if (ig->outage) {
+		log_notice("database reachable again after %lld s",
+			   (long long)((daemon_monotonic_ms() - ig->outage_since_ms) / 1000));
+		ig->outage = false;
+	} else {
+		log_info("connected to the database");
+	}
+	return true;
+}
+
+/* Classifies a failed result: true when the connection (not the statement)
+ * failed, in which case the connection is dropped for a reconnect. */
+static bool ingest_failed(struct ingest *ig, PGresult *res, const char *what)
+{
+	const char *state = db_sqlstate(res);
+
+	if (db_is_connection_error(ig->db, res)) {
+		char why[300];
+
+		snprintf(why, sizeof(why), "%s: %s", what, PQerrorMessage(ig->db));
+		ingest_note_outage(ig, why);
+		return true;
+	}
+	{
+		const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+		log_error("%s failed: SQLSTATE %s: %s", what, state, msg != NULL ? msg : "");
+	}
+	return false;
+}
+
+static enum proto_verdict ingest_parse_verdict(const char *s, bool *ok)
+{
+	*ok = true;
+	if (strcmp(s, "GRANT") == 0)
+		return PROTO_GRANT;
+	if (strcmp(s, "DENY") == 0)
+		return PROTO_DENY;
+	if (strcmp(s, "EXPIRED") == 0)
+		return PROTO_EXPIRED;
+	*ok = false;
+	return PROTO_DENY;
+}
+
+/* Runs one sac.ingest call for batch[0..n).  Returns 0 when committed and
+ * answered, 1 when it must be retried (connection or transient failure),
+ * -1 when the batch was refused (dropped without ACK, logged). */
+static int ingest_batch(struct ingest *ig, const struct ingest_event *batch, size_t n)
+{
+	struct buf readers = {0}, ids = {0}, times = {0}, creds = {0};
+	const char *values[4];
+	PGresult *res = NULL;
+	struct ingest_result *out = NULL;
+	char num[32];
+	size_t i;
+	int ret = -1;
+
+	for (i = 0; i < n; i++) {
+		const char *sep = i == 0 ? "{" : ",";
+
+		buf_adds(&readers, sep);
+		buf_adds(&readers, batch[i].reader_id);
+		buf_adds(&ids, sep);
+		buf_adds(&ids, batch[i].event_id);
+		buf_adds(&times, sep);
+		snprintf(num, sizeof(num), "%lld", (long long)batch[i].unix_ms);
+		buf_adds(&times, num);
+		buf_adds(&creds, sep);
+		buf_adds(&creds, "\"\\\\x");
+		buf_adds(&creds, batch[i].credential);
+		buf_adds(&creds, "\"");
+	}
+	buf_adds(&readers, "}");
+	buf_adds(&ids, "}");
+	buf_adds(&times, "}");
+	buf_adds(&creds, "}");
+	if (readers.failed || ids.failed || times.failed || creds.failed) {
+		log_error("out of memory building a batch of %zu events", n);
+		ret = 1;
+		goto out;
+	}
+	values[0] = readers.p;
+	values[1] = ids.p;
+	values[2] = times.p;
+	values[3] = creds.p;
+	res = PQexecParams(ig->db,
+			   "SELECT ord, verdict FROM sac.ingest($1::text[], $2::uuid[], "
+			   "$3::bigint[], $4::bytea[])",
+			   4, NULL, values, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		const char *state = db_sqlstate(res);
+
+		if (ingest_failed(ig, res, "storing a batch") || strncmp(state, "40", 2) == 0)
+			ret = 1;
+		goto out;
+	}
+	if ((size_t)PQntuples(res) != n || PQnfields(res) != 2) {
+		log_error("sac.ingest returned %d rows for %zu events", PQntuples(res), n);
+		goto out;
+	}
+	out = calloc(n, sizeof(*out));
+	if (out == NULL) {
+		log_error("out of memory reading a batch result");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		long ord = strtol(PQgetvalue(res, (int)i, 0), NULL, 10);
+		bool ok;
+
+		if (ord < 1 || (size_t)ord > n) {
+			log_error("sac.ingest returned an out-of-range ordinal");
+			goto out;
+		}
+		out[i].kind = INGEST_RESULT_ACK;
+		out[i].peer = batch[ord - 1].peer;
+		memcpy(out[i].event_id, batch[ord - 1].event_id, sizeof(out[i].event_id));
+		out[i].verdict = ingest_parse_verdict(PQgetvalue(res, (int)i, 1), &ok);
+		if (!ok) {
+			log_error("sac.ingest returned an unknown verdict");
+			goto out;
+		}
+	}
+	pthread_mutex_lock(&ig->lock);
+	for (i = 0; i < n; i++)
+		ingest_post_locked(ig, &out[i]);
+	pthread_mutex_unlock(&ig->lock);
+	ret = 0;
+out:
+	PQclear(res);
+	free(out);
+	free(readers.p);
+	free(ids.p);
+	free(times.p);
+	free(creds.p);
+	return ret;
+}
+
+static void ingest_hellos(struct ingest *ig, const struct ingest_hello *hellos, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct ingest_result r;
+		const char *values[1] = {hellos[i].reader_id};
+		PGresult *res = NULL;
+
+		memset(&r, 0, sizeof(r));
+		r.kind = INGEST_RESULT_HELLO;
+		r.peer = hellos[i].peer;
+		r.hello = INGEST_HELLO_UNAVAILABLE;
+		if (ingest_connect(ig)) {
+			res = PQexecParams(ig->db, "SELECT sac.reader_hello($1)", 1, NULL, values,
+					   NULL, NULL, 0);
+			if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+				(void)ingest_failed(ig, res, "greeting a reader");
+			} else if (PQntuples(res) == 1 && PQnfields(res) == 1) {
+				const char *a = PQgetvalue(res, 0, 0);
+
+				r.hello = strcmp(a, "ok") == 0	       ? INGEST_HELLO_OK
+					  : strcmp(a, "disabled") == 0 ? INGEST_HELLO_DISABLED
+								       : INGEST_HELLO_UNKNOWN;
+			}
+			PQclear(res);
+		}
+		pthread_mutex_lock(&ig->lock);
+		ingest_post_locked(ig, &r);
+		pthread_mutex_unlock(&ig->lock);
+	}
+}
+
+static void ingest_readers_seen(struct ingest *ig)
+{
+	struct buf ids = {0};
+	const char *values[2];
+	PGresult *res = NULL;
+	size_t i;
+	int row;
+
+	pthread_mutex_lock(&ig->lock);
+	for (i = 0; i < ig->connected_count; i++) {
+		buf_adds(&ids, i == 0 ? "{" : ",");
+		buf_adds(&ids, ig->connected[i]);
+	}
+	pthread_mutex_unlock(&ig->lock);
+	if (ids.len == 0 || ids.failed)
+		goto out;
+	buf_adds(&ids, "}");
+	values[0] = ids.p;
+	values[1] = ig->controller_name;
+	res = PQexecParams(ig->db, "SELECT reader_id, enabled FROM sac.readers_seen($1::text[], $2)",
+			   2, NULL, values, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		(void)ingest_failed(ig, res, "marking readers seen");
+		goto out;
+	}
+	if (PQnfields(res) != 2)
+		goto out;
+	pthread_mutex_lock(&ig->lock);
+	for (row = 0; row < PQntuples(res); row++) {
+		struct ingest_result r;
+
+		if (strcmp(PQgetvalue(res, row, 1), "t") == 0)
+			continue;
+		memset(&r, 0, sizeof(r));
+		r.kind = INGEST_RESULT_DISABLED;
+		snprintf(r.reader_id, sizeof(r.reader_id), "%s", PQgetvalue(res, row, 0));
+		ingest_post_locked(ig, &r);
+	}
+	pthread_mutex_unlock(&ig->lock);
+out:
+	PQclear(res);
+	free(ids.p);
+}
+
+static void ingest_wait_locked(struct ingest *ig, int64_t ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&ig->wake, &ig->lock, &ts);
+}
+
+static void *ingest_main(void *arg)
+{
+	struct ingest *ig = arg;
+	struct ingest_event *batch = calloc(INGEST_BATCH_MAX, sizeof(*batch));
+	size_t batch_n = 0;
+
+	if (batch == NULL) {
+		log_error("out of memory starting the database thread");
+		return NULL;
+	}
+	ig->next_seen_ms = daemon_monotonic_ms() + INGEST_SEEN_INTERVAL_MS;
+	for (;;) {
+		struct ingest_hello *hellos = NULL;
+		size_t hello_n = 0;
+		int64_t now = daemon_monotonic_ms();
+		size_t left;
+		bool give_up;
+
+		pthread_mutex_lock(&ig->lock);
+		while (!ig->stop && batch_n == 0 && ig->events.count == 0 && ig->hellos.count == 0 &&
+		       now < ig->next_seen_ms) {
+			ingest_wait_locked(ig, ig->next_seen_ms - now);
+			now = daemon_monotonic_ms();
+		}
+		give_up = ig->stop && (now >= ig->stop_deadline_ms ||
+				       (batch_n == 0 && ig->events.count == 0));
+		if (batch_n == 0 && !give_up) {
+			batch_n = ig->events.count < INGEST_BATCH_MAX ? ig->events.count
+								      : INGEST_BATCH_MAX;
+			if (batch_n > 0) {
+				memcpy(batch, ingest_vec_at(&ig->events, 0),
+				       batch_n * sizeof(*batch));
+				ingest_vec_drop_front(&ig->events, batch_n);
+			}
+		}
+		if (ig->hellos.count > 0) {
+			hello_n = ig->hellos.count;
+			hellos = malloc(hello_n * sizeof(*hellos));
+			if (hellos != NULL) {
+				memcpy(hellos, ingest_vec_at(&ig->hellos, 0), hello_n * sizeof(*hellos));
+				ingest_vec_drop_front(&ig->hellos, hello_n);
+			} else {
+				hello_n = 0;
+			}
+		}
+		left = batch_n + ig->events.count;
+		pthread_mutex_unlock(&ig->lock);
+		if (give_up) {
+
+			if (left > 0)
+				log_warning("stopping with %zu events not stored (not acknowledged: "
+					    "the readers keep and resend them)",
+					    left);
+			free(hellos);
+			break;
+		}
+
+		ingest_hellos(ig, hellos, hello_n);
+		free(hellos);
+
+		if (batch_n > 0 && ingest_connect(ig)) {
+			int r = ingest_batch(ig, batch, batch_n);
+
+			if (r <= 0) {
+				pthread_mutex_lock(&ig->lock);
+				for (size_t i = 0; r < 0 && i < batch_n; i++) {
+					struct ingest_result d;
+
+					memset(&d, 0, sizeof(d));
+					d.kind = INGEST_RESULT_DROPPED;
+					d.peer = batch[i].peer;
+					ingest_post_locked(ig, &d);
+				}
+				ig->in_flight -= batch_n;
+				pthread_mutex_unlock(&ig->lock);
+				batch_n = 0;
+			}
+		}
+		if (daemon_monotonic_ms() >= ig->next_seen_ms) {
+			if (ingest_connect(ig))
+				ingest_readers_seen(ig);
+			ig->next_seen_ms = daemon_monotonic_ms() + INGEST_SEEN_INTERVAL_MS;
+		}
+		/* Down: wait for the next attempt rather than spin on the batch. */
+		if (ig->db == NULL && batch_n > 0) {
+			pthread_mutex_lock(&ig->lock);
+			if (!ig->stop || daemon_monotonic_ms() < ig->stop_deadline_ms) {
+				int64_t wait = ig->next_connect_ms - daemon_monotonic_ms();
+
+				if (wait > 0)
+					ingest_wait_locked(ig, wait);
+			}
+			pthread_mutex_unlock(&ig->lock);
+		}
+	}
+	free(batch);
+	PQfinish(ig->db);
+	ig->db = NULL;
+	return NULL;
+}
+
+struct ingest *ingest_start(const char *conninfo, const char *controller_name)
+{
+	struct ingest *ig = calloc(1, sizeof(*ig));
+	pthread_condattr_t attr;
+
+	if (ig == NULL)
+		return NULL;
+	ig->event_fd = -1;
+	pthread_mutex_init(&ig->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&ig->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	ig->events.size = sizeof(struct ingest_event);
+	ig->hellos.size = sizeof(struct ingest_hello);
+	ig->results.size = sizeof(struct ingest_result);
+	ig->conninfo = strdup(conninfo);
+	ig->controller_name = strdup(controller_name);
+	ig->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (ig->conninfo == NULL || ig->controller_name == NULL || ig->event_fd < 0) {
+		log_err("starting the database thread");
+		goto fail;
+	}
+	if (pthread_create(&ig->thread, NULL, ingest_main, ig) != 0) {
+		log_error("cannot start the database thread");
+		goto fail;
+	}
+	ig->thread_started = true;
+	return ig;
+fail:
+	ingest_stop(ig, 0);
+	return NULL;
+}
+
+void ingest_stop(struct ingest *ig, int64_t grace_ms)
+{
+	size_t i;
+
+	if (ig == NULL)
+		return;
+	if (ig->thread_started) {
+		pthread_mutex_lock(&ig->lock);
+		ig->stop = true;
+		ig->stop_deadline_ms = daemon_monotonic_ms() + grace_ms;
+		pthread_cond_signal(&ig->wake);
+		pthread_mutex_unlock(&ig->lock);
+		pthread_join(ig->thread, NULL);
+	}
+	ingest_vec_free(&ig->events);
+	ingest_vec_free(&ig->hellos);
+	ingest_vec_free(&ig->results);
+	for (i = 0; i < ig->connected_count; i++)
+		free(ig->connected[i]);
+	free(ig->connected);
+	if (ig->event_fd >= 0)
+		close(ig->event_fd);
+	pthread_cond_destroy(&ig->wake);
+	pthread_mutex_destroy(&ig->lock);
+	free(ig->conninfo);
+	free(ig->controller_name);
+	free(ig);
+}
+
+int ingest_wakeup_fd(const struct ingest *ig)
+{
+	return ig->event_fd;
+}
+
+int ingest_queue_event(struct ingest *ig, struct ingest_peer peer, const char *reader_id,
+		       const struct proto_msg *event)
+{
+	struct ingest_event e;
+	int ret;
+
+	memset(&e, 0, sizeof(e));
+	e.peer = peer;
+	snprintf(e.reader_id, sizeof(e.reader_id), "%s", reader_id);
+	memcpy(e.event_id, event->event_id, sizeof(e.event_id));
+	memcpy(e.credential, event->credential, sizeof(e.credential));
+	e.unix_ms = event->unix_ms;
+	pthread_mutex_lock(&ig->lock);
+	ret = ingest_vec_push(&ig->events, &e);
+	if (ret == 0) {
+		ig->in_flight++;
+		/* Wake the thread only when it is idle; otherwise it picks the
+		 * event up with the next batch. */
+		if (ig->events.count == 1)
+			pthread_cond_signal(&ig->wake);
+	}
+	pthread_mutex_unlock(&ig->lock);
+	return ret;
+}
+
+int ingest_queue_hello(struct ingest *ig, struct ingest_peer peer, const char *reader_id)
+{
+	struct ingest_hello h;
+	int ret;
+
+	memset(&h, 0, sizeof(h));
+	h.peer = peer;
+	snprintf(h.reader_id, sizeof(h.reader_id), "%s", reader_id);
+	pthread_mutex_lock(&ig->lock);
+	ret = ingest_vec_push(&ig->hellos, &h);
+	if (ret == 0)
+		pthread_cond_signal(&ig->wake);
+	pthread_mutex_unlock(&ig->lock);
+	return ret;
+}
+
+void ingest_set_connected(struct ingest *ig, const char *const *ids, size_t count)
+{
+	char **copy = calloc(count > 0 ? count : 1, sizeof(*copy));
+	size_t i, n = 0;
+
+	if (copy == NULL)
+		return;
+	for (i = 0; i < count; i++) {
+		copy[n] = strdup(ids[i]);
+		if (copy[n] != NULL)
+			n++;
+	}
+	pthread_mutex_lock(&ig->lock);
+	for (i = 0; i < ig->connected_count; i++)
+		free(ig->connected[i]);
+	free(ig->connected);
+	ig->connected = copy;
+	ig->connected_count = n;
+	pthread_mutex_unlock(&ig->lock);
+}
+
+size_t ingest_take_results(struct ingest *ig, struct ingest_result **out)
+{
+	uint64_t value;
+	size_t n;
+
+	*out = NULL;
+	if (read(ig->event_fd, &value, sizeof(value)) < 0 && errno != EAGAIN)
+		log_warn("eventfd read");
+	pthread_mutex_lock(&ig->lock);
+	n = ig->results.count;
+	if (n > 0) {
+		*out = malloc(n * sizeof(**out));
+		if (*out != NULL) {
+			memcpy(*out, ingest_vec_at(&ig->results, 0), n * sizeof(**out));
+			ingest_vec_drop_front(&ig->results, n);
+		} else {
+			n = 0;
+		}
+	}
+	pthread_mutex_unlock(&ig->lock);
+	return n;
+}
+
+size_t ingest_backlog(struct ingest *ig)
+{
+	size_t n;
+
+	pthread_mutex_lock(&ig->lock);
+	n = ig->in_flight;
+	pthread_mutex_unlock(&ig->lock);
+	return n;
+}

@@ -1,0 +1,232 @@
+-- 020_ingest: what sac-controller may do, as sac_ingest, and nothing more:
+-- greet a reader, store a batch of events with their effects on presence and
+-- on an open muster roll, and mark readers as seen.
+--
+-- A batch is one call and one transaction (group commit): set-based SQL over
+-- the unnested arrays, no per-event round trip, no audit record per event
+-- (the ledger is the record), and no credential ever in an error or in
+-- access.*: the credential is resolved to a badge here and dropped.
+
+SET LOCAL ROLE sac_owner;
+
+-- 'ok', 'unknown' or 'disabled': whether reader p_reader may connect.
+CREATE FUNCTION sac.reader_hello(p_reader text) RETURNS text
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce((SELECT CASE WHEN r.enabled THEN 'ok' ELSE 'disabled' END
+                     FROM sac.readers r WHERE r.id::text = p_reader), 'unknown')
+$$;
+
+-- Stores one batch.  Element i of the four arrays is one event; the result
+-- has one row per element (ord = i, 1-based) with GRANT, DENY or EXPIRED.
+--
+--  * occurred_at = reader time, or the arrival time (now()) when the reader
+--    time is more than 5 s ahead.  EXPIRED (nothing stored) when the earlier
+--    of the two is more than 24 h old.
+--  * The ledger row is inserted with ON CONFLICT DO NOTHING on (reader,
+--    event id, occurred_at): a redelivery is stored once and answered with
+--    the stored verdict.  A clamped event has a new arrival time on each
+--    delivery, so it is looked up by (reader, event id) in every partition
+--    before it is inserted.
+--  * Effects of the newly stored GRANTs, reduced to the latest event per
+--    badge (a batch may hold one badge several times and an ON CONFLICT row
+--    must not be touched twice): in/muster readers upsert access.presence,
+--    out readers delete it, never undoing a newer presence change; with an
+--    open emergency at the site, a muster reader marks the badge accounted
+--    ('a') on the roll and an out reader marks it left ('l').
+CREATE FUNCTION sac.ingest(p_readers text[], p_event_ids uuid[], p_reader_ms bigint[],
+                           p_credentials bytea[])
+RETURNS TABLE(ord integer, verdict text)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_now timestamptz := now();
+    v_n integer := cardinality(p_readers);
+BEGIN
+    IF v_n IS NULL OR cardinality(p_event_ids) IS DISTINCT FROM v_n
+       OR cardinality(p_reader_ms) IS DISTINCT FROM v_n
+       OR cardinality(p_credentials) IS DISTINCT FROM v_n THEN
+        RAISE EXCEPTION 'sac.ingest: the four arrays must have the same length'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    PERFORM access.ensure_partition(h.hour)
+    FROM (SELECT DISTINCT date_trunc('hour', CASE WHEN t.reader_at > v_now + interval '5 seconds'
+                                                  THEN v_now ELSE t.reader_at END) AS hour
+          FROM (SELECT to_timestamp(m / 1000.0) AS reader_at
+                FROM unnest(p_reader_ms) AS m) t
+          WHERE least(t.reader_at, v_now) >= v_now - interval '24 hours') h;
+
+    RETURN QUERY
+    WITH input AS (
+        SELECT u.ord::integer AS ord, u.reader_id, u.event_id, u.credential,
+               to_timestamp(u.ms / 1000.0) AS reader_at
+        FROM unnest(p_readers, p_event_ids, p_reader_ms, p_credentials)
+             WITH ORDINALITY AS u(reader_id, event_id, ms, credential, ord)
+    ),
+    timed AS (
+        SELECT i.*, i.reader_at > v_now + interval '5 seconds' AS clamped,
+               CASE WHEN i.reader_at > v_now + interval '5 seconds' THEN v_now
+                    ELSE i.reader_at END AS occurred_at,
+               least(i.reader_at, v_now) < v_now - interval '24 hours' AS expired
+        FROM input i
+    ),
+    judged AS (
+        SELECT t.ord, t.reader_id, t.event_id, t.occurred_at, t.clamped, t.expired,
+               r.id IS NOT NULL AS known, r.site_id, r.zone,
+               CASE r.direction WHEN 'in' THEN 'i' WHEN 'out' THEN 'o' ELSE 'm' END::"char"
+                   AS direction,
+               b.id AS badge_id, b.person_id,
+               CASE WHEN r.enabled AND b.id IS NOT NULL THEN 'G' ELSE 'D' END::"char" AS verdict,
+               prior.verdict AS clamped_prior
+        FROM timed t
+        LEFT JOIN sac.readers r ON r.id::text = t.reader_id
+        LEFT JOIN sac.badges b
+               ON b.credential = t.credential AND b.revoked_at IS NULL
+              AND (b.valid_until IS NULL OR b.valid_until > t.occurred_at)
+        LEFT JOIN LATERAL (
+            SELECT e.verdict FROM access.events e
+            WHERE t.clamped AND NOT t.expired
+              AND e.reader_id = t.reader_id AND e.event_id = t.event_id
+            LIMIT 1) prior ON true
+    ),
+    inserted AS (
+        INSERT INTO access.events (occurred_at, reader_id, event_id, received_at, verdict,
+                                   site_id, direction, zone)
+        SELECT j.occurred_at, j.reader_id, j.event_id, v_now, j.verdict, j.site_id,
+               j.direction, j.zone
+        FROM judged j
+        WHERE j.known AND NOT j.expired AND j.clamped_prior IS NULL
+        ON CONFLICT DO NOTHING
+        RETURNING access.events.reader_id, access.events.event_id, access.events.occurred_at
+    ),
+    -- Newly stored GRANTs only: a redelivery has no effect.
+    fresh AS (
+        SELECT DISTINCT ON (j.reader_id, j.event_id) j.*
+        FROM judged j
+        JOIN inserted n ON n.reader_id = j.reader_id AND n.event_id = j.event_id
+                       AND n.occurred_at = j.occurred_at
+        WHERE j.verdict = 'G'
+    ),
+    per_badge AS (
+        SELECT DISTINCT ON (f.badge_id) f.*,
+               max(f.occurred_at) FILTER (WHERE f.direction = 'i')
+                   OVER (PARTITION BY f.badge_id) AS last_in,
+               max(f.occurred_at) FILTER (WHERE f.direction = 'o')
+                   OVER (PARTITION BY f.badge_id) AS last_out
+        FROM fresh f
+        ORDER BY f.badge_id, f.occurred_at DESC, f.ord DESC
+    ),
+    entering AS (
+        SELECT pb.badge_id, pb.person_id, pb.site_id, pb.zone, pb.occurred_at, pb.reader_id,
+               CASE
+                   WHEN pb.direction = 'i' THEN pb.occurred_at
+                   -- Muster: keep the read-in time, from this batch or the table.
+                   WHEN pb.last_in IS NOT NULL AND pb.last_in > coalesce(pb.last_out, '-infinity')
+                       THEN pb.last_in
+                   WHEN pb.last_out IS NULL AND p.since IS NOT NULL THEN p.since
+                   ELSE pb.occurred_at
+               END AS since
+        FROM per_badge pb
+        LEFT JOIN access.presence p ON p.badge_id = pb.badge_id
+        WHERE pb.direction IN ('i', 'm')
+    ),
+    upserted AS (
+        INSERT INTO access.presence AS p (badge_id, person_id, site_id, zone, since, last_seen,
+                                          last_reader)
+        SELECT e.badge_id, e.person_id, e.site_id, e.zone, e.since, e.occurred_at, e.reader_id
+        FROM entering e
+        ON CONFLICT (badge_id) DO UPDATE
+            SET person_id = EXCLUDED.person_id, site_id = EXCLUDED.site_id,
+                zone = EXCLUDED.zone, since = EXCLUDED.since,
+                last_seen = EXCLUDED.last_seen, last_reader = EXCLUDED.last_reader
+            WHERE p.last_seen <= EXCLUDED.last_seen
+        RETURNING p.badge_id
+    ),
+    leaving AS (
+        DELETE FROM access.presence p
+        USING per_badge pb
+        WHERE pb.direction = 'o' AND p.badge_id = pb.badge_id AND p.last_seen <= pb.occurred_at
+        RETURNING p.badge_id
+    ),
+    -- The roll of an open emergency at the reader's site, from its declaration on.
+    roll_change AS (
+        SELECT DISTINCT ON (em.id, f.badge_id) em.id AS emergency_id, f.badge_id, f.person_id,
+               f.zone, f.occurred_at, f.reader_id,
+               CASE f.direction WHEN 'm' THEN 'a' ELSE 'l' END::"char" AS state
+        FROM fresh f
+        JOIN sac.emergencies em ON em.site_id = f.site_id AND em.closed_at IS NULL
+                                AND f.occurred_at >= em.declared_at
+        WHERE f.direction IN ('m', 'o')
+        ORDER BY em.id, f.badge_id, f.occurred_at DESC, f.ord DESC
+    ),
+    rolled AS (
+        INSERT INTO access.muster_roll AS m (emergency_id, badge_id, person_id, zone, last_seen,
+                                             state, muster_reader, changed_at, created_at)
+        SELECT rc.emergency_id, rc.badge_id, rc.person_id, rc.zone, rc.occurred_at, rc.state,
+               CASE WHEN rc.state = 'a' THEN rc.reader_id END, rc.occurred_at, v_now
+        FROM roll_change rc
+        WHERE rc.state = 'a'
+           OR EXISTS (SELECT 1 FROM access.muster_roll x
+                      WHERE x.emergency_id = rc.emergency_id AND x.badge_id = rc.badge_id)
+        ON CONFLICT (emergency_id, badge_id) DO UPDATE
+            SET state = EXCLUDED.state,
+                muster_reader = coalesce(EXCLUDED.muster_reader, m.muster_reader),
+                changed_at = EXCLUDED.changed_at,
+                last_seen = greatest(m.last_seen, EXCLUDED.last_seen),
+                zone = CASE WHEN EXCLUDED.state = 'a' THEN EXCLUDED.zone ELSE m.zone END
+            WHERE m.changed_at IS NULL OR m.changed_at <= EXCLUDED.changed_at
+        RETURNING m.badge_id
+    ),
+    -- Forces the effect CTEs to run (an unreferenced data-modifying CTE
+    -- runs anyway; counting them keeps the plan honest and cheap).
+    effects AS (
+        SELECT (SELECT count(*) FROM upserted) + (SELECT count(*) FROM leaving)
+               + (SELECT count(*) FROM rolled) AS n
+    )
+    SELECT j.ord,
+           CASE
+               WHEN j.expired THEN 'EXPIRED'
+               WHEN coalesce(j.clamped_prior, stored.verdict, j.verdict) = 'G' THEN 'GRANT'
+               ELSE 'DENY'
+           END
+    FROM judged j
+    CROSS JOIN effects
+    LEFT JOIN inserted n ON n.reader_id = j.reader_id AND n.event_id = j.event_id
+                        AND n.occurred_at = j.occurred_at
+    LEFT JOIN LATERAL (
+        SELECT e.verdict FROM access.events e
+        WHERE n.event_id IS NULL AND NOT j.expired AND NOT j.clamped
+          AND e.reader_id = j.reader_id AND e.event_id = j.event_id
+          AND e.occurred_at = j.occurred_at) stored ON true
+    ORDER BY j.ord;
+END
+$$;
+
+-- Marks the readers connected to controller p_controller as seen now and
+-- returns whether each is still enabled (the controller closes a disabled
+-- reader's connection).  Unknown ids are left out of the result.
+CREATE FUNCTION sac.readers_seen(p_readers text[], p_controller text)
+RETURNS TABLE(reader_id text, enabled boolean)
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE sac.readers r
+    SET last_seen = now(), last_controller = left(p_controller, 200)
+    WHERE r.id::text = ANY (p_readers)
+    RETURNING r.id::text, r.enabled
+$$;
+
+REVOKE ALL ON FUNCTION sac.reader_hello(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sac.ingest(text[], uuid[], bigint[], bytea[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sac.readers_seen(text[], text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sac.reader_hello(text) TO sac_ingest;
+GRANT EXECUTE ON FUNCTION sac.ingest(text[], uuid[], bigint[], bytea[]) TO sac_ingest;
+GRANT EXECUTE ON FUNCTION sac.readers_seen(text[], text) TO sac_ingest;
+
+RESET ROLE;
