@@ -2,7 +2,9 @@
  * device_libnfc — the device interface (device.h) on libnfc.
  *
  * libnfc's own logging is capped at errors: its debug output would carry
- * UIDs.  Each poll switches the RF field off and on before selecting, so that a
+ * UIDs.  A serial port is flock'ed while open, so that two readers
+ * configured with the same port (which would corrupt each other's frames)
+ * cannot both use it.  Each poll switches the RF field off and on before selecting, so that a
  * card left in the field (activated by the previous poll, and therefore deaf
  * to the next REQA) is reset and answers again: a card that stays is seen on
  * every poll, a card that left is not.  Infinite select is off, so a poll
@@ -10,11 +12,23 @@
  */
 #include "device.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <nfc/nfc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#define DEVICE_UART_PREFIX "pn532_uart:"
+
+/* An open device, and the lock that keeps a second reader off its port. */
+struct device_libnfc {
+	nfc_device *dev;
+	int lock_fd;
+};
 
 void *device_libnfc_context_new(void)
 {
@@ -36,37 +50,83 @@ void device_libnfc_context_free(void *ctx)
 
 static void device_libnfc_close(void *handle)
 {
-	if (handle != NULL)
-		nfc_close(handle);
+	struct device_libnfc *d = handle;
+
+	if (d == NULL)
+		return;
+	if (d->dev != NULL)
+		nfc_close(d->dev);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+	free(d);
+}
+
+/* Locks the serial port of a "pn532_uart:PATH[:SPEED]" connstring.  Returns
+ * 0 (also for other drivers, which have no port to lock), or -1 with err. */
+static int device_libnfc_lock(struct device_libnfc *d, const char *connstring, char *err,
+			      size_t err_size)
+{
+	char path[NFC_BUFSIZE_CONNSTRING];
+	const char *p;
+	size_t len;
+
+	if (strncmp(connstring, DEVICE_UART_PREFIX, strlen(DEVICE_UART_PREFIX)) != 0)
+		return 0;
+	p = connstring + strlen(DEVICE_UART_PREFIX);
+	len = strcspn(p, ":");
+	if (len == 0 || len >= sizeof(path))
+		return 0;
+	memcpy(path, p, len);
+	path[len] = '\0';
+	d->lock_fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (d->lock_fd < 0) {
+		snprintf(err, err_size, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		snprintf(err, err_size, "%s is in use by another reader", path);
+		return -1;
+	}
+	return 0;
 }
 
 static void *device_libnfc_open(void *ctx, const char *connstring, char *err, size_t err_size)
 {
-	nfc_device *dev;
+	struct device_libnfc *d;
 
 	if (ctx == NULL || strlen(connstring) >= NFC_BUFSIZE_CONNSTRING) {
 		snprintf(err, err_size, "libnfc is not initialised or the connstring is too long");
 		return NULL;
 	}
-	dev = nfc_open(ctx, connstring);
-	if (dev == NULL) {
+	d = calloc(1, sizeof(*d));
+	if (d == NULL) {
+		snprintf(err, err_size, "out of memory");
+		return NULL;
+	}
+	d->lock_fd = -1;
+	if (device_libnfc_lock(d, connstring, err, err_size) != 0)
+		goto fail;
+	d->dev = nfc_open(ctx, connstring);
+	if (d->dev == NULL) {
 		snprintf(err, err_size, "nfc_open failed (no answer from the chip)");
-		return NULL;
+		goto fail;
 	}
-	if (nfc_initiator_init(dev) < 0 ||
-	    nfc_device_set_property_bool(dev, NP_INFINITE_SELECT, false) < 0) {
-		snprintf(err, err_size, "initiator setup: %s", nfc_strerror(dev));
-		nfc_close(dev);
-		return NULL;
+	if (nfc_initiator_init(d->dev) < 0 ||
+	    nfc_device_set_property_bool(d->dev, NP_INFINITE_SELECT, false) < 0) {
+		snprintf(err, err_size, "initiator setup: %s", nfc_strerror(d->dev));
+		goto fail;
 	}
-	return dev;
+	return d;
+fail:
+	device_libnfc_close(d);
+	return NULL;
 }
 
 static enum device_poll device_libnfc_poll(void *handle, uint8_t uid[DEVICE_UID_MAX],
 					   size_t *uid_len, char *err, size_t err_size)
 {
 	const nfc_modulation mod = {.nmt = NMT_ISO14443A, .nbr = NBR_106};
-	nfc_device *dev = handle;
+	nfc_device *dev = ((struct device_libnfc *)handle)->dev;
 	nfc_target target;
 	enum device_poll result = DEVICE_FAILED;
 	int rc;

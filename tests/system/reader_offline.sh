@@ -19,6 +19,12 @@ uid=04$(openssl rand -hex 6)            # 7 bytes, random: a grep for it means s
 taps() { log_count gate-1 'event [0-9a-f]{32} created'; }
 taps_are() { [ "$(taps)" = "$1" ]; }
 
+# A second reader configured with the same port is kept off it.
+reader_conf twin "127.0.0.1:$port" "pn532_uart:$(sim_pty gate-1)"
+reader_start twin
+check "a second reader on the same port is refused" \
+    wait_for 10 grep -q "in use by another reader" "$T_DIR/twin.log"
+
 sim gate-1 present "$uid" >/dev/null
 check "a presented card becomes an event" wait_for 10 taps_are 1
 sim gate-1 wait-polls 10 >/dev/null
@@ -30,6 +36,8 @@ check "the same card again after removal is a new event" wait_for 10 taps_are 2
 sim gate-1 remove >/dev/null
 sim gate-1 wait-polls 4 >/dev/null
 check_eq "the spool holds both events" "$(spool_records gate-1)" 2
+check_eq "the second reader made none" "$(log_count twin 'created')" 0
+kill -TERM "$(reader_pid twin)"; wait "$(reader_pid twin)"
 check_eq "the spool is mode 0600" "$(stat -c %a "$T_DIR/spool/gate-1.spool")" 600
 
 # The device stops answering, then comes back: the reader reopens it.
@@ -56,9 +64,11 @@ kill -HUP "$pid"
 check "SIGHUP opens the new device" wait_for 10 grep -q "device pn532_uart:$(sim_pty gate-2): open" "$T_DIR/gate-1.log"
 sim gate-2 present "$uid" >/dev/null
 check "taps on the new device are read" wait_for 10 taps_are 5
-polls_before=$(sim gate-1 status | grep -o 'polls=[0-9]*')
-sim gate-2 wait-polls 5 >/dev/null
-check_eq "the old device is no longer polled" "$(sim gate-1 status | grep -o 'polls=[0-9]*')" "$polls_before"
+sim gate-2 remove >/dev/null
+sim gate-1 present "$uid" >/dev/null
+sim gate-2 wait-polls 10 >/dev/null
+check_eq "a card on the old device makes no event" "$(taps)" 5
+sim gate-1 remove >/dev/null
 
 # Privacy at the source.
 upper=$(echo "$uid" | tr a-f A-F)
