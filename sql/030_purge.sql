@@ -39,6 +39,24 @@ LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog
 AS $$ SELECT interval '5 seconds' + interval '30 seconds' $$;
 
+-- The ingest horizon: an event that happened before it is already due for
+-- deletion by the next pass (the cut-off that pass will use, with the
+-- schedule of the last successful pass).  Ingest answers such an event but
+-- stores nothing of it: stored, it would recreate an hour the last pass
+-- dropped and outlive the limit by up to one interval.  With no pass yet,
+-- only the 24-hour rule applies.
+CREATE FUNCTION access.retention_horizon() RETURNS timestamptz
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT greatest(
+        now() - interval '24 hours',
+        (SELECT now() + r.purge_interval + sac.purge_margin() - r.access_max_age
+         FROM audit.purge_runs r
+         WHERE r.ok AND r.purge_interval IS NOT NULL AND r.access_max_age IS NOT NULL
+         ORDER BY r.finished_at DESC LIMIT 1))
+$$;
+
 -- Cumulative count of deleted and updated tuples of access.presence,
 -- including the current transaction's own.
 CREATE FUNCTION access.presence_change_counter() RETURNS bigint
