@@ -38,9 +38,11 @@ for i in 1 2 3 4 5 6; do tap gate-1 "$uid"; done
 check_eq "six more events made while the controller is down" "$(taps gate-1)" 9
 check_eq "... none of them in the database yet" "$(ledger_count)" 3
 # Hold the ledger locked so that the events are sent but not acknowledged,
-# then kill the reader: they are in flight.
-spawn sql -c "BEGIN; LOCK TABLE access.events IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(4); COMMIT" >/dev/null
-locked() { [ "$(sql -c "SELECT count(*) FROM pg_locks WHERE relation = 'access.events'::regclass AND granted AND mode = 'AccessExclusiveLock'")" = 1 ]; }
+# then kill the reader: they are in flight.  The lock is released by ending
+# the session that holds it.
+spawn sql -c "BEGIN; LOCK TABLE access.events IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120); COMMIT" >/dev/null 2>&1
+locker="SELECT pid FROM pg_locks WHERE relation = 'access.events'::regclass AND granted AND mode = 'AccessExclusiveLock'"
+locked() { [ -n "$(sql -c "$locker")" ]; }
 wait_for 10 locked
 connections() { [ "$(grep -c "connected to controller" "$T_DIR/gate-1.log")" -ge "$1" ]; }
 controller_start ctl-1 "$p1" || exit 1
@@ -48,6 +50,7 @@ check "the reader reconnects" wait_for 15 connections 2
 sim gate-1 wait-polls 10 >/dev/null   # time to send what is spooled
 check_eq "nothing acknowledged while the ledger is locked" "$(acks gate-1)" 3
 kill -KILL "$(reader_pid gate-1)"; wait "$(reader_pid gate-1)" 2>/dev/null
+sql -c "SELECT pg_terminate_backend(pid) FROM ($locker) l" >/dev/null
 reader_start gate-1
 check "after the restart every event is acknowledged" wait_for 20 ledger_is 9
 sleep 1   # would a duplicate arrive, it would be now
