@@ -125,7 +125,8 @@ DECLARE
     v_started timestamptz := clock_timestamp();
     v_now timestamptz := now();
     v_cutoff timestamptz;
-    v_part record;
+    v_due text[];
+    v_rel text;
     v_rows bigint;
     v_created integer := 0;
     v_dropped integer := 0;
@@ -164,15 +165,18 @@ BEGIN
 
     -- A partition [H, H+1h) is dropped once its oldest possible row is past
     -- the cut-off: whole files go, nothing is deleted row by row.
-    FOR v_part IN
-        SELECT p.rel, p.lower_bound FROM access.event_partitions() p
-        WHERE p.lower_bound IS NOT NULL AND p.lower_bound <= v_cutoff
-        ORDER BY p.lower_bound
-    LOOP
-        EXECUTE format('SELECT count(*) FROM %s', v_part.rel) INTO v_rows;
-        EXECUTE format('DROP TABLE %s', v_part.rel);
-        v_dropped := v_dropped + 1;
+    -- Counted first, dropped after: the first DROP locks the parent table
+    -- (ingest waits) until commit, so no scan may run after it.
+    v_due := ARRAY(SELECT p.rel::text FROM access.event_partitions() p
+                   WHERE p.lower_bound IS NOT NULL AND p.lower_bound <= v_cutoff
+                   ORDER BY p.lower_bound);
+    FOREACH v_rel IN ARRAY v_due LOOP
+        EXECUTE format('SELECT count(*) FROM %s', v_rel) INTO v_rows;
         v_dropped_rows := v_dropped_rows + v_rows;
+    END LOOP;
+    FOREACH v_rel IN ARRAY v_due LOOP
+        EXECUTE format('DROP TABLE %s', v_rel);
+        v_dropped := v_dropped + 1;
     END LOOP;
 
     DELETE FROM access.presence_expiries WHERE removed_at < v_cutoff;
