@@ -66,6 +66,12 @@ $(B)/tests/%: tests/unit/%.c $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
 
+# A unit test of one sacctl module, tests/unit/test_ctl_NAME.c, also links
+# ctl/NAME.c (and nothing else of sacctl).
+$(B)/tests/test_ctl_%: tests/unit/test_ctl_%.c ctl/%.c $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ictl -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+
 # A benchmark may use the modules of the program it measures: bench/NAME.c
 # links bench/NAME/*.c if that folder exists.
 $(B)/bench/%: bench/%.c $(COMMON_LIB)
@@ -102,19 +108,42 @@ soak: deps all
 fuzz: deps
 	tests/fuzz/run
 
+# Installs the programs (and sbin/sac-pki, the station PKI script), SQL,
+# units, sysusers/tmpfiles snippets, man pages
+# and commented example configurations.  The units name $(PREFIX)/bin.
+# Example configurations go to $(DESTDIR)/etc/sac: /etc is not under PREFIX.
+SYSTEMD_UNITS := $(notdir $(wildcard systemd/*.service))
+MAN1 := $(notdir $(wildcard man/*.1))
+MAN8 := $(notdir $(wildcard man/*.8))
+CONF_EXAMPLES := $(notdir $(wildcard etc/*.conf.example))
+INSTALLED_PROGRAMS := sac-reader sac-controller sac-purge sacctl
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/sac/sql \
-	    $(DESTDIR)$(PREFIX)/lib/systemd/system
-	install -m 0755 $(B)/bin/sac-reader $(B)/bin/sac-controller $(B)/bin/sac-purge \
-	    $(B)/bin/sacctl $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/sac/sql \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system $(DESTDIR)$(PREFIX)/lib/sysusers.d \
+	    $(DESTDIR)$(PREFIX)/lib/tmpfiles.d $(DESTDIR)$(PREFIX)/share/man/man1 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)/etc/sac
+	install -m 0755 $(addprefix $(B)/bin/,$(INSTALLED_PROGRAMS)) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 tools/sac-pki $(DESTDIR)$(PREFIX)/sbin/sac-pki
 	install -m 0644 sql/*.sql $(DESTDIR)$(PREFIX)/share/sac/sql/
-	install -m 0644 systemd/*.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
+	for u in $(SYSTEMD_UNITS); do \
+	    sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' systemd/$$u >$(DESTDIR)$(PREFIX)/lib/systemd/system/$$u && \
+	    chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u || exit 1; \
+	done
+	install -m 0644 systemd/sac.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/sac.conf
+	install -m 0644 systemd/sac.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/sac.conf
+	install -m 0644 $(addprefix man/,$(MAN1)) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 $(addprefix man/,$(MAN8)) $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 $(addprefix etc/,$(CONF_EXAMPLES)) $(DESTDIR)/etc/sac/
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/sac-reader $(DESTDIR)$(PREFIX)/bin/sac-controller \
-	    $(DESTDIR)$(PREFIX)/bin/sac-purge $(DESTDIR)$(PREFIX)/bin/sacctl
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(INSTALLED_PROGRAMS)) $(DESTDIR)$(PREFIX)/sbin/sac-pki
 	rm -rf $(DESTDIR)$(PREFIX)/share/sac
-	rm -f $(addprefix $(DESTDIR)$(PREFIX)/lib/systemd/system/,$(notdir $(wildcard systemd/*.service)))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/lib/systemd/system/,$(SYSTEMD_UNITS))
+	rm -f $(DESTDIR)$(PREFIX)/lib/sysusers.d/sac.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/sac.conf
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man1/,$(MAN1))
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man8/,$(MAN8))
+	rm -f $(addprefix $(DESTDIR)/etc/sac/,$(CONF_EXAMPLES))
 
 format:
 	clang-format -i $(wildcard */*.c */*.h tests/*/*.c bench/*.c)

@@ -24,7 +24,9 @@ $$;
 --
 --  * occurred_at = reader time, or the arrival time (now()) when the reader
 --    time is more than 5 s ahead.  EXPIRED (nothing stored) when the earlier
---    of the two is more than 24 h old.
+--    of the two is more than 24 h old.  An event before the retention
+--    horizon (access.retention_horizon(), sql/030: already due for deletion
+--    by the next purge pass) gets its verdict but nothing of it is stored.
 --  * The ledger row is inserted with ON CONFLICT DO NOTHING on (reader,
 --    event id, occurred_at): a redelivery is stored once and answered with
 --    the stored verdict.  A clamped event has a new arrival time on each
@@ -49,6 +51,7 @@ AS $$
 DECLARE
     v_now timestamptz := now();
     v_n integer := cardinality(p_readers);
+    v_horizon timestamptz := access.retention_horizon();
 BEGIN
     IF v_n IS NULL OR cardinality(p_event_ids) IS DISTINCT FROM v_n
        OR cardinality(p_reader_ms) IS DISTINCT FROM v_n
@@ -62,7 +65,7 @@ BEGIN
                                                   THEN v_now ELSE t.reader_at END) AS hour
           FROM (SELECT to_timestamp(m::float8 / 1000) AS reader_at
                 FROM unnest(p_reader_ms) AS m) t
-          WHERE least(t.reader_at, v_now) >= v_now - interval '24 hours') h;
+          WHERE least(t.reader_at, v_now) >= v_horizon) h;
 
     RETURN QUERY
     WITH input AS (
@@ -75,11 +78,12 @@ BEGIN
         SELECT i.*, i.reader_at > v_now + interval '5 seconds' AS clamped,
                CASE WHEN i.reader_at > v_now + interval '5 seconds' THEN v_now
                     ELSE i.reader_at END AS occurred_at,
-               least(i.reader_at, v_now) < v_now - interval '24 hours' AS expired
+               least(i.reader_at, v_now) < v_now - interval '24 hours' AS expired,
+               least(i.reader_at, v_now) < v_horizon AS due
         FROM input i
     ),
     judged AS (
-        SELECT t.ord, t.reader_id, t.event_id, t.occurred_at, t.clamped, t.expired,
+        SELECT t.ord, t.reader_id, t.event_id, t.occurred_at, t.clamped, t.expired, t.due,
                r.id IS NOT NULL AS known, r.site_id, r.zone,
                CASE r.direction WHEN 'in' THEN 'i' WHEN 'out' THEN 'o' ELSE 'm' END::"char"
                    AS direction,
@@ -105,7 +109,7 @@ BEGIN
         SELECT j.occurred_at, j.reader_id, j.event_id, v_now, j.verdict, j.site_id,
                j.direction, j.zone
         FROM judged j
-        WHERE j.known AND NOT j.expired AND j.clamped_prior IS NULL
+        WHERE j.known AND NOT j.due AND j.clamped_prior IS NULL
         ON CONFLICT DO NOTHING
         RETURNING access.events.reader_id, access.events.event_id, access.events.occurred_at
     ),

@@ -212,3 +212,21 @@ cert_issue() {
 credential_key_make() {
     (umask 077; openssl rand -hex 32 >"$1")
 }
+
+# bytes_absent HEX PATH...: true when the byte sequence HEX occurs in no file
+# under the PATHs (read as binary: NUL and newline bytes match exactly).
+bytes_absent() {
+    python3 - "$@" <<'PY'
+import os, sys
+needle = bytes.fromhex(sys.argv[1])
+for root in sys.argv[2:]:
+    paths = [root] if os.path.isfile(root) else [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs]
+    for p in paths:
+        try:
+            with open(p, "rb") as fh:
+                if needle in fh.read():
+                    print("found in", p); sys.exit(1)
+        except OSError:
+            pass
+PY
+}

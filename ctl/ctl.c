@@ -1,0 +1,212 @@
+/*
+ * ctl — see ctl.h.
+ */
+#include "ctl.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Entries in one command's argument table. */
+#define CTL_MAX_ARGS 32
+
+static void ctl_vmessage(const char *fmt, va_list ap)
+{
+	fputs("sacctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int ctl_fail(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ctl_vmessage(fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+static void ctl_print_usage(FILE *f, const struct ctl_command *cmd)
+{
+	fprintf(f, "usage: sacctl [--db CONNINFO] [--format text|json|csv] %s%s%s%s%s\n",
+		cmd->word1, cmd->word2 != NULL ? " " : "", cmd->word2 != NULL ? cmd->word2 : "",
+		cmd->usage[0] != '\0' ? " " : "", cmd->usage);
+}
+
+int ctl_usage_error(const struct ctl *ctl, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ctl_vmessage(fmt, ap);
+	va_end(ap);
+	if (ctl->command != NULL)
+		ctl_print_usage(stderr, ctl->command);
+	return CTL_EXIT_USAGE;
+}
+
+int ctl_set_format(struct ctl *ctl, const char *name)
+{
+	if (out_format_parse(name, &ctl->format) != 0) {
+		ctl_fail(CTL_EXIT_USAGE, "--format must be text, json or csv, not '%s'", name);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct ctl_arg *ctl_find_option(const struct ctl_arg *args, const char *name,
+					     size_t len)
+{
+	for (; args->value != NULL || args->flag != NULL; args++)
+		if (!args->positional && strlen(args->name) == len &&
+		    strncmp(args->name, name, len) == 0)
+			return args;
+	return NULL;
+}
+
+bool ctl_args_parse(struct ctl *ctl, int argc, char **argv, const struct ctl_arg *args,
+		    int *status)
+{
+	const struct ctl_arg *a;
+	bool seen[CTL_MAX_ARGS] = {false};
+	bool options_done = false;
+	size_t npositional = 0, i;
+	int k;
+
+	*status = CTL_EXIT_USAGE;
+	for (a = args, i = 0; a->value != NULL || a->flag != NULL; a++, i++) {
+		if (i == CTL_MAX_ARGS) {
+			ctl_fail(CTL_EXIT_USAGE, "a command may declare at most %d arguments", CTL_MAX_ARGS);
+			return false;
+		}
+		if (a->value != NULL)
+			*a->value = NULL;
+		if (a->flag != NULL)
+			*a->flag = false;
+	}
+	for (k = 1; k < argc; k++) {
+		const char *arg = argv[k];
+		const char *name, *eq, *value = NULL;
+		size_t len;
+
+		if (options_done || arg[0] != '-' || arg[1] == '\0') {
+			/* A positional: the next positional entry in table order. */
+			size_t n = 0;
+
+			for (a = args; a->value != NULL || a->flag != NULL; a++)
+				if (a->positional && n++ == npositional)
+					break;
+			if (a->value == NULL && a->flag == NULL) {
+				/* Not echoed: a misplaced value may be a badge UID. */
+				ctl_usage_error(ctl, "unexpected argument (number %d)", k);
+				return false;
+			}
+			*a->value = arg;
+			seen[a - args] = true;
+			npositional++;
+			continue;
+		}
+		if (strcmp(arg, "--") == 0) {
+			options_done = true;
+			continue;
+		}
+		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+			if (ctl->command != NULL)
+				ctl_print_usage(stdout, ctl->command);
+			*status = CTL_EXIT_OK;
+			return false;
+		}
+		if (arg[1] != '-') {
+			ctl_usage_error(ctl, "unknown option '%s'", arg);
+			return false;
+		}
+		name = arg + 2;
+		eq = strchr(name, '=');
+		len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+		if (eq != NULL)
+			value = eq + 1;
+		a = ctl_find_option(args, name, len);
+		if (a == NULL && ((len == 2 && strncmp(name, "db", 2) == 0) ||
+				  (len == 6 && strncmp(name, "format", 6) == 0))) {
+			if (value == NULL) {
+				if (k + 1 >= argc) {
+					ctl_usage_error(ctl, "--%.*s needs a value", (int)len, name);
+					return false;
+				}
+				value = argv[++k];
+			}
+			if (len == 2)
+				ctl->conninfo = value;
+			else if (ctl_set_format(ctl, value) != 0)
+				return false;
+			continue;
+		}
+		if (a == NULL) {
+			ctl_usage_error(ctl, "unknown option '--%.*s'", (int)len, name);
+			return false;
+		}
+		if (seen[a - args]) {
+			ctl_usage_error(ctl, "--%s given twice", a->name);
+			return false;
+		}
+		if (a->flag != NULL) {
+			if (value != NULL) {
+				ctl_usage_error(ctl, "--%s takes no value", a->name);
+				return false;
+			}
+			*a->flag = true;
+		} else {
+			if (value == NULL) {
+				if (k + 1 >= argc) {
+					ctl_usage_error(ctl, "--%s needs a value", a->name);
+					return false;
+				}
+				value = argv[++k];
+			}
+			*a->value = value;
+		}
+		seen[a - args] = true;
+	}
+	for (a = args, i = 0; a->value != NULL || a->flag != NULL; a++, i++) {
+		if (!a->required || seen[i])
+			continue;
+		if (a->positional)
+			ctl_usage_error(ctl, "missing %s", a->name);
+		else
+			ctl_usage_error(ctl, "missing --%s", a->name);
+		return false;
+	}
+	*status = CTL_EXIT_OK;
+	return true;
+}
+
+int ctl_print_list(const struct ctl *ctl, const struct out_table *t)
+{
+	if (out_print_list(stdout, ctl->format, t) != 0)
+		return ctl_fail(CTL_EXIT_ENV, "cannot write the output");
+	return CTL_EXIT_OK;
+}
+
+int ctl_print_record(const struct ctl *ctl, const struct out_table *t)
+{
+	if (out_print_record(stdout, ctl->format, t) != 0)
+		return ctl_fail(CTL_EXIT_ENV, "cannot write the output");
+	return CTL_EXIT_OK;
+}
+
+int ctl_print_id(const struct ctl *ctl, const char *key, const char *value)
+{
+	struct out_table *t = out_table_new();
+	int status;
+
+	if (t == NULL || out_column(t, key, OUT_NUMBER) != 0 || out_row(t) != 0 ||
+	    out_cell(t, value) != 0) {
+		out_table_free(t);
+		return ctl_fail(CTL_EXIT_ENV, "out of memory");
+	}
+	out_set_header(t, false);
+	status = ctl->format == OUT_JSON ? ctl_print_record(ctl, t) : ctl_print_list(ctl, t);
+	out_table_free(t);
+	return status;
+}

@@ -1,0 +1,51 @@
+/*
+ * purge_run — one purge pass: the video store walk, then sac.purge_pass()
+ * in the database, which erases expired access data and writes the pass's
+ * audit record.  It also remembers passes that failed (database unreachable,
+ * refused, or any other error) and has them audited as failed, with what the
+ * video walk did meanwhile, as soon as the database answers again.
+ *
+ * It holds the database connection between passes and reconnects when it is
+ * lost.  It decides nothing about retention: the cut-offs are computed by
+ * the database from the configured limits, and by videostore for video.
+ */
+#ifndef SAC_PURGE_RUN_H
+#define SAC_PURGE_RUN_H
+
+#include <libpq-fe.h>
+#include <stdint.h>
+
+#include "purge_config.h"
+#include "videostore.h"
+
+enum purge_status {
+	PURGE_OK = 0,
+	PURGE_FAILED = 1,      /* the database refused or failed the pass */
+	PURGE_UNREACHABLE = 3, /* the database (or the video directory) could not be reached */
+};
+
+struct purge_run {
+	PGconn *conn;
+	/* Failed passes not yet written to the audit log. */
+	int64_t failed_passes;
+	int64_t first_failed_ms;
+	int64_t last_failed_ms;
+	char last_reason[32]; /* a fixed word: unreachable, refused, error */
+	char last_sqlstate[6];
+	struct videostore_stats failed_video; /* video work done during those passes */
+};
+
+/* A run with no connection yet and no pending failure. */
+void purge_run_init(struct purge_run *run);
+
+/* Runs one pass with cfg.  Failures are logged and kept for the audit log;
+ * the result says what happened to this pass. */
+enum purge_status purge_run_pass(struct purge_run *run, const struct purge_config *cfg);
+
+/* Drops the connection (the next pass reconnects), e.g. after a reload. */
+void purge_run_disconnect(struct purge_run *run);
+
+/* Closes the connection; pending failures are lost (they are in the log). */
+void purge_run_close(struct purge_run *run);
+
+#endif

@@ -1,0 +1,384 @@
+/*
+ * sac-reader — one daemon per physical NFC reader (SPEC §2): watches the
+ * device for badge presentations, turns each into an event (random id, time,
+ * credential = HMAC of the UID; the UID itself never leaves this process),
+ * spools it durably and delivers it to a controller over sac/1.
+ *
+ * Threads: the watch thread owns the device (libnfc calls block); the main
+ * thread owns the spool and the uplink and handles signals.  Taps cross from
+ * one to the other through a pipe.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "device.h"
+#include "hex.h"
+#include "log.h"
+#include "reader_config.h"
+#include "spool.h"
+#include "tls.h"
+#include "uplink.h"
+#include "watch.h"
+
+#define READER_DEFAULT_CONFIG "/etc/sac/sac-reader.conf"
+/* The 24-hour rule, with a margin for the time between two checks. */
+#define READER_SPOOL_MAX_AGE_MS (24LL * 3600 * 1000 - 60 * 1000)
+#define READER_EXPIRE_EVERY_MS 10000
+#define READER_COMPACT_EVERY_MS 1000
+#define READER_WATCH_STOP_MS 600
+#define READER_DRAIN_MS 500 /* on SIGTERM: how long to wait for ACKs in flight */
+
+struct reader {
+	struct reader_config cfg;
+	struct tls_context *tls;
+	struct spool *spool;
+	void *nfc;
+	struct watch watch;
+	bool watch_initialised;
+	struct uplink uplink;
+	bool uplink_initialised;
+	int taps[2]; /* watch thread -> main loop */
+	int64_t next_expire_ms;
+	int64_t next_compact_ms;
+	int64_t next_watchdog_ms;
+	uint64_t watchdog_usec;
+};
+
+static void reader_usage(FILE *fp)
+{
+	fprintf(fp,
+		"usage: sac-reader [-c FILE] [--check-config]\n"
+		"       sac-reader --help | --version\n"
+		"Reads badges on one NFC reader (libnfc) and reports each presentation to a\n"
+		"controller over mutual TLS.  Configuration: the [reader] section of FILE\n"
+		"(default %s).\n"
+		"  -c, --config FILE   configuration file\n"
+		"  --check-config      check the configuration and the files it names, print\n"
+		"                      every problem, exit 0 (good) or 2 (problems)\n",
+		READER_DEFAULT_CONFIG);
+}
+
+/* Loads the configuration and builds the TLS context from it.  Returns 0
+ * when usable; otherwise every problem is in problems.  3 when the file
+ * itself is unreadable. */
+static int reader_load(const char *path, struct reader_config *cfg, struct tls_context **tls,
+		       struct config_problems *problems)
+{
+	char err[512];
+
+	*tls = NULL;
+	if (reader_config_load(path, cfg, problems) != CONFIG_READ_OK)
+		return 3;
+	if (cfg->certificate != NULL && cfg->private_key != NULL && cfg->controller_ca != NULL) {
+		*tls = tls_client_context_new(cfg->certificate, cfg->private_key, cfg->controller_ca,
+					      err, sizeof(err));
+		if (*tls == NULL)
+			config_problem(problems, path, 0,
+				       "certificate, private_key and controller_ca are unusable: %s",
+				       err);
+	}
+	if (problems->count > 0 || problems->dropped > 0) {
+		tls_context_free(*tls);
+		*tls = NULL;
+		return 2;
+	}
+	return 0;
+}
+
+static void reader_log_event(const char *what, const struct spool_event *ev)
+{
+	char id[SPOOL_ID_LEN * 2 + 1];
+
+	if (hex_encode(ev->id, SPOOL_ID_LEN, id, sizeof(id)) == 0)
+		log_info("event %s %s", id, what);
+}
+
+/* Moves the taps the watch thread handed over into the spool (durable
+ * before they can be sent). */
+static void reader_take_taps(struct reader *r)
+{
+	struct spool_event ev;
+	ssize_t n;
+
+	for (;;) {
+		n = read(r->taps[0], &ev, sizeof(ev));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(ev))
+			break;
+		if (spool_append(r->spool, &ev) == 0)
+			reader_log_event("created", &ev);
+		else
+			reader_log_event("LOST: could not be spooled", &ev);
+	}
+	explicit_bzero(&ev, sizeof(ev));
+}
+
+static void reader_housekeeping(struct reader *r, int64_t now)
+{
+	if (now >= r->next_expire_ms) {
+		size_t n = spool_expire(r->spool, daemon_unix_ms(), READER_SPOOL_MAX_AGE_MS);
+
+		if (n > 0)
+			log_warning("removed %zu spooled events older than 24 h without sending them "
+				    "(the controllers were unreachable)",
+				    n);
+		r->next_expire_ms = now + READER_EXPIRE_EVERY_MS;
+	}
+	if (now >= r->next_compact_ms) {
+		if (spool_wants_compaction(r->spool)) {
+			if (spool_compact(r->spool) == 0)
+				uplink_rescan(&r->uplink);
+		}
+		r->next_compact_ms = now + READER_COMPACT_EVERY_MS;
+	}
+	if (r->watchdog_usec > 0 && now >= r->next_watchdog_ms) {
+		daemon_notify_watchdog();
+		r->next_watchdog_ms = now + (int64_t)(r->watchdog_usec / 1000);
+	}
+}
+
+static int reader_start_watch(struct reader *r)
+{
+	if (watch_init(&r->watch, &device_libnfc_ops, r->nfc, r->cfg.device,
+		       r->cfg.credential_key) != 0)
+		return -1;
+	r->watch_initialised = true;
+	return watch_start(&r->watch, r->taps[1]);
+}
+
+/* SIGHUP: what can change at run time are the device, the credential key,
+ * the controllers and the TLS files; id and spool need a restart. */
+static void reader_reload(struct reader *r, const char *path)
+{
+	struct config_problems problems = {0};
+	struct reader_config cfg;
+	struct tls_context *tls = NULL;
+	bool restart_watch;
+	int i;
+
+	daemon_notify_reloading();
+	if (reader_load(path, &cfg, &tls, &problems) != 0) {
+		for (i = 0; i < problems.count; i++)
+			log_error("reload: %s", problems.items[i]);
+		log_error("reload refused: keeping the running configuration");
+		goto out;
+	}
+	if (strcmp(cfg.id, r->cfg.id) != 0 || strcmp(cfg.spool, r->cfg.spool) != 0)
+		log_warning("reload: a new 'id' or 'spool' takes effect only after a restart");
+	restart_watch = strcmp(cfg.device, r->cfg.device) != 0 ||
+			memcmp(cfg.credential_key, r->cfg.credential_key, CREDENTIAL_KEY_LEN) != 0;
+	if (uplink_reconfigure(&r->uplink, cfg.controller_host, cfg.controller_port,
+			       cfg.controller_count, tls) != 0) {
+		log_error("reload refused: cannot apply the controllers list");
+		goto out;
+	}
+	tls_context_free(r->tls);
+	r->tls = tls;
+	tls = NULL;
+	if (restart_watch && watch_stop(&r->watch, 3000) != 0) {
+		log_error("reload: the device thread does not stop; device and key unchanged");
+		restart_watch = false;
+		memcpy(cfg.credential_key, r->cfg.credential_key, CREDENTIAL_KEY_LEN);
+		free(cfg.device);
+		cfg.device = r->cfg.device;
+		r->cfg.device = NULL;
+	}
+	/* Keep the id and spool we run with; take everything else. */
+	free(cfg.id);
+	cfg.id = r->cfg.id;
+	r->cfg.id = NULL;
+	free(cfg.spool);
+	cfg.spool = r->cfg.spool;
+	r->cfg.spool = NULL;
+	reader_config_free(&r->cfg);
+	r->cfg = cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	if (restart_watch) {
+		watch_destroy(&r->watch);
+		r->watch_initialised = false;
+		if (reader_start_watch(r) != 0)
+			log_error("reload: cannot restart the device thread");
+	}
+	log_notice("configuration reloaded");
+out:
+	tls_context_free(tls);
+	reader_config_free(&cfg);
+	config_problems_free(&problems);
+	daemon_notify_ready(NULL);
+}
+
+/* After SIGTERM: spool what the watch thread still had, and give the
+ * controller a moment to acknowledge what is in flight. */
+static void reader_finish(struct reader *r)
+{
+	int64_t end = daemon_monotonic_ms() + READER_DRAIN_MS;
+
+	if (r->watch_initialised && watch_stop(&r->watch, READER_WATCH_STOP_MS) != 0)
+		log_warning("the device thread is inside a slow device call; not waiting for it");
+	reader_take_taps(r);
+	while (r->uplink.state == UPLINK_READY && r->uplink.in_flight > 0) {
+		struct pollfd pfd;
+		int64_t now = daemon_monotonic_ms();
+
+		if (now >= end)
+			break;
+		pfd.fd = uplink_pollfd(&r->uplink, &pfd.events);
+		if (poll(&pfd, 1, (int)(end - now)) < 0 && errno != EINTR)
+			break;
+		uplink_run(&r->uplink, r->spool, daemon_monotonic_ms());
+	}
+	if (spool_pending_count(r->spool) > 0)
+		log_notice("%zu events stay in the spool for the next start",
+			   spool_pending_count(r->spool));
+}
+
+static int reader_run(struct reader *r, const char *config_path)
+{
+	struct spool_stats stats;
+	int rc = 3;
+
+	r->taps[0] = r->taps[1] = -1;
+	if (daemon_signals_install() != 0) {
+		log_err("cannot install signal handlers");
+		goto out;
+	}
+	if (spool_open(r->cfg.spool, &r->spool, &stats) != 0)
+		goto out;
+	if (stats.loaded > 0 || stats.corrupt > 0)
+		log_notice("spool: %zu events to deliver from before, %zu corrupt records skipped",
+			   stats.loaded, stats.corrupt);
+	r->nfc = device_libnfc_context_new();
+	if (r->nfc == NULL) {
+		log_error("cannot initialise libnfc");
+		goto out;
+	}
+	if (pipe2(r->taps, O_CLOEXEC | O_NONBLOCK) != 0) {
+		log_err("pipe");
+		goto out;
+	}
+	/* The watch thread's writes may block; only the main loop's reads must not. */
+	if (fcntl(r->taps[1], F_SETFL, 0) != 0 ||
+	    uplink_init(&r->uplink, r->cfg.id, r->cfg.controller_host, r->cfg.controller_port,
+			r->cfg.controller_count, r->tls) != 0) {
+		log_error("cannot set up the uplink");
+		goto out;
+	}
+	r->uplink_initialised = true;
+	if (reader_start_watch(r) != 0) {
+		log_error("cannot start the device thread");
+		goto out;
+	}
+	r->watchdog_usec = daemon_watchdog_interval_usec();
+	log_info("reader %s on %s, %d controller(s)", r->cfg.id, r->cfg.device,
+		 r->cfg.controller_count);
+	daemon_notify_ready("reading badges");
+	while (!daemon_terminate) {
+		struct pollfd pfd[2];
+		int64_t now = daemon_monotonic_ms(), timeout;
+
+		if (daemon_reload) {
+			daemon_reload = 0;
+			reader_reload(r, config_path);
+		}
+		reader_housekeeping(r, now);
+		timeout = uplink_timeout_ms(&r->uplink, now);
+		if (timeout > READER_COMPACT_EVERY_MS)
+			timeout = READER_COMPACT_EVERY_MS;
+		pfd[0].fd = r->taps[0];
+		pfd[0].events = POLLIN;
+		pfd[1].fd = uplink_pollfd(&r->uplink, &pfd[1].events);
+		if (poll(pfd, 2, (int)timeout) < 0 && errno != EINTR) {
+			log_err("poll");
+			goto out;
+		}
+		reader_take_taps(r);
+		uplink_run(&r->uplink, r->spool, daemon_monotonic_ms());
+	}
+	daemon_notify_stopping();
+	log_info("stopping");
+	reader_finish(r);
+	rc = 0;
+out:
+	if (r->watch_initialised && r->watch.running &&
+	    (r->watch.stop || watch_stop(&r->watch, READER_WATCH_STOP_MS) != 0)) {
+		/* Still inside a device call (nfc_open of a mute chip takes over a
+		 * second): leave its memory alone and let exit end the thread. */
+		return rc;
+	}
+	if (r->watch_initialised)
+		watch_destroy(&r->watch);
+	if (r->uplink_initialised)
+		uplink_destroy(&r->uplink);
+	device_libnfc_context_free(r->nfc);
+	if (r->spool != NULL && spool_wants_compaction(r->spool) && spool_compact(r->spool) != 0)
+		log_warning("spool not compacted at exit");
+	spool_close(r->spool);
+	if (r->taps[0] >= 0)
+		close(r->taps[0]);
+	if (r->taps[1] >= 0)
+		close(r->taps[1]);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, 'k'},
+		{"help", no_argument, NULL, 'h'},	  {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct config_problems problems = {0};
+	struct reader r;
+	const char *config_path = READER_DEFAULT_CONFIG;
+	bool check = false;
+	int opt, rc;
+
+	memset(&r, 0, sizeof(r));
+	log_init("sac-reader", LOG_LEVEL_INFO);
+	while ((opt = getopt_long(argc, argv, "c:", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'k':
+			check = true;
+			break;
+		case 'h':
+			reader_usage(stdout);
+			return 0;
+		case 'V':
+			printf("sac-reader %s\n", SAC_VERSION);
+			return 0;
+		default:
+			reader_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		reader_usage(stderr);
+		return 2;
+	}
+	rc = reader_load(config_path, &r.cfg, &r.tls, &problems);
+	if (rc != 0 || check) {
+		config_problems_print(&problems);
+		if (rc == 0)
+			printf("%s: configuration OK\n", config_path);
+		goto out;
+	}
+	rc = reader_run(&r, config_path);
+out:
+	config_problems_free(&problems);
+	tls_context_free(r.tls);
+	reader_config_free(&r.cfg);
+	return rc;
+}

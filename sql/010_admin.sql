@@ -1,0 +1,291 @@
+-- 010_admin: what sac_admin may do — sites, readers, persons, badges, and
+-- the per-reader, per-hour denial counts.  Never any read of personal access
+-- data: the ledger rows counted by sac.denial_counts carry no credential,
+-- badge or person.
+--
+-- Every change is written to the audit log with ids, never names of persons
+-- or credentials.  Bad input raises a data error (22023 invalid_parameter_value,
+-- 23505 unique_violation, P0002 no_data_found) with a message that names the
+-- argument but never echoes a person's name or a credential, because the
+-- server log keeps error messages.  A credential is never compared in a way
+-- that could raise a unique violation (whose DETAIL would carry it).
+
+SET LOCAL ROLE sac_owner;
+
+-- The value as a sac.ident, or invalid_parameter_value naming what it is.
+-- Internal: called by the functions below, executable by no group role.
+CREATE FUNCTION sac.require_ident(p_what text, p_value text) RETURNS sac.ident
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF p_value IS NULL THEN
+        RAISE EXCEPTION '% is missing', p_what USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN p_value::sac.ident;
+EXCEPTION WHEN check_violation THEN
+    RAISE EXCEPTION 'invalid %: use 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+        p_what USING ERRCODE = 'invalid_parameter_value';
+END
+$$;
+REVOKE ALL ON FUNCTION sac.require_ident(text, text) FROM PUBLIC;
+
+-- --- sites -----------------------------------------------------------------
+
+CREATE FUNCTION sac.site_add(p_name text) RETURNS integer
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_name sac.ident := sac.require_ident('site name', p_name);
+    v_id integer;
+BEGIN
+    INSERT INTO sac.sites (name) VALUES (v_name)
+        ON CONFLICT (name) DO NOTHING
+        RETURNING id INTO v_id;
+    IF v_id IS NULL THEN
+        RAISE EXCEPTION 'site % already exists', v_name USING ERRCODE = 'unique_violation';
+    END IF;
+    PERFORM audit.record('site_add', 'allowed', v_name, NULL, NULL, 'site ' || v_id);
+    RETURN v_id;
+END
+$$;
+REVOKE ALL ON FUNCTION sac.site_add(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sac.site_add(text) TO sac_admin;
+
+-- --- readers ---------------------------------------------------------------
+
+CREATE FUNCTION sac.reader_add(p_id text, p_site text, p_direction text, p_zone text DEFAULT NULL)
+RETURNS TABLE (id text, site text, direction text, zone text, enabled boolean)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_id sac.ident := sac.require_ident('reader id', p_id);
+    v_site sac.ident := sac.require_ident('site name', p_site);
+    v_zone sac.ident;
+    v_site_id integer;
+    v_added text;
+BEGIN
+    IF p_zone IS NOT NULL THEN
+        v_zone := sac.require_ident('zone', p_zone);
+    END IF;
+    IF p_direction IS NULL OR p_direction NOT IN ('in', 'out', 'muster') THEN
+        RAISE EXCEPTION 'invalid direction: use in, out or muster'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT s.id INTO v_site_id FROM sac.sites s WHERE s.name = v_site;
+    IF v_site_id IS NULL THEN
+        RAISE EXCEPTION 'unknown site %', v_site USING ERRCODE = 'no_data_found';
+    END IF;
+    INSERT INTO sac.readers (id, site_id, direction, zone)
+        VALUES (v_id, v_site_id, p_direction, v_zone)
+        ON CONFLICT ON CONSTRAINT readers_pkey DO NOTHING
+        RETURNING readers.id INTO v_added;
+    IF v_added IS NULL THEN
+        RAISE EXCEPTION 'reader % already exists', v_id USING ERRCODE = 'unique_violation';
+    END IF;
+    PERFORM audit.record('reader_add', 'allowed', v_site, NULL, NULL,
+                         'reader ' || v_id || ' direction ' || p_direction);
+    RETURN QUERY SELECT v_id::text, v_site::text, p_direction, v_zone::text, true;
+END
+$$;
+REVOKE ALL ON FUNCTION sac.reader_add(text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sac.reader_add(text, text, text, text) TO sac_admin;
+
+-- Disables a reader: the controller refuses it from its next connection and
+-- closes a live one (it polls sac.readers; the notification lets it act at
+-- once).  Disabling a disabled reader changes nothing and succeeds.
+CREATE FUNCTION sac.reader_disable(p_id text)
+RETURNS TABLE (id text, site text, direction text, zone text, enabled boolean)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_id sac.ident := sac.require_ident('reader id', p_id);
+    v_site text;
+BEGIN
+    UPDATE sac.readers r SET enabled = false
+        FROM sac.sites s
+        WHERE r.id = v_id AND s.id = r.site_id
+        RETURNING s.name INTO v_site;
+    IF v_site IS NULL THEN
+        RAISE EXCEPTION 'unknown reader %', v_id USING ERRCODE = 'no_data_found';
+    END IF;
+    PERFORM pg_notify('sac_reader_disabled', v_id);
+    PERFORM audit.record('reader_disable', 'allowed', v_site, NULL, NULL, 'reader ' || v_id);
+    RETURN QUERY
+        SELECT r.id::text, s.name::text, r.direction, r.zone::text, r.enabled
+        FROM sac.readers r JOIN sac.sites s ON s.id = r.site_id
+        WHERE r.id = v_id;
+END
+$$;
+REVOKE ALL ON FUNCTION sac.reader_disable(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sac.reader_disable(text) TO sac_admin;
+
+-- Every reader; online = the controller reported it within 30 seconds.
+CREATE FUNCTION sac.reader_list()
+RETURNS TABLE (id text, site text, direction text, zone text, enabled boolean, online boolean,
+               last_seen timestamptz)
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT r.id::text, s.name::text, r.direction, r.zone::text, r.enabled,
+           coalesce(r.last_seen > now() - interval '30 seconds', false), r.last_seen
+    FROM sac.readers r JOIN sac.sites s ON s.id = r.site_id
+    ORDER BY s.name, r.id
+$$;
+REVOKE ALL ON FUNCTION sac.reader_list() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sac.reader_list() TO sac_admin;
+
+-- Denials per reader and UTC hour since p_since (default: the last 24 hours,
+-- which is all the ledger keeps).  Counts only: a denial stores no credential.
+CREATE FUNCTION sac.denial_counts(p_since timestamptz DEFAULT NULL)
+RETURNS TABLE (reader text, site text, hour timestamptz, denials bigint)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_since timestamptz := coalesce(p_since, now() - interval '24 hours');
+    v_rows bigint;
+BEGIN
+    RETURN QUERY
+        SELECT e.reader_id, s.name::text,
+               date_trunc('hour', e.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*)
+        FROM access.events e LEFT JOIN sac.sites s ON s.id = e.site_id
+        WHERE e.verdict = 'D' AND e.occurred_at >= v_since
+        GROUP BY 1, 2, 3
+        ORDER BY 3, 1;
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    PERFORM audit.record('denial_counts', 'allowed', NULL, NULL, v_rows,
+                         'since ' || to_char(v_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
+END
+$$;
+REVOKE ALL ON FUNCTION sac.denial_counts(timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sac.denial_counts(timestamptz) TO sac_admin;
+
+-- --- persons ---------------------------------------------------------------
+
+CREATE FUNCTION sac.person_add(p_name text, p_category text, p_org text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    -- The messages never repeat the name: it is personal data.
+    IF p_name IS NULL OR length(btrim(p_name)) = 0 OR length(p_name) > 200 THEN
+        RAISE EXCEPTION 'invalid name: give 1 to 200 characters'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_org IS NOT NULL AND (length(btrim(p_org)) = 0 OR length(p_org) > 200) THEN
+        RAISE EXCEPTION 'invalid organisation: give 1 to 200 characters'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_category IS NULL
+       OR p_category NOT IN ('staff', 'contractor', 'consultant', 'visitor', 'delegate') THEN
+        RAISE EXCEPTION 'invalid category: use staff, contractor, consultant, visitor or delegate'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO sac.persons (name, category, org) VALUES (p_name, p_category, p_org)
+        RETURNING id INTO v_id;
+    PERFORM audit.record('person_add', 'allowed', NULL, NULL, NULL,
+                         'person ' || v_id || ' category ' || p_category);
+    RETURN v_id;
+END
+$$;
+REVOKE ALL ON FUNCTION sac.person_add(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sac.person_add(text, text, text) TO sac_admin;
+
+-- --- badges ----------------------------------------------------------------
+
+-- Enrolls a credential (HMAC-SHA256 of the badge UID, computed by sacctl)
+-- for a person, or as a pool badge when p_person is NULL.  A credential that
+-- is enrolled and not revoked is refused; a revoked one is enrolled again
+-- (same badge id, new holder and validity).  Returns the badge id.
+CREATE FUNCTION sac.badge_enroll(p_credential bytea, p_person bigint,
+                                 p_valid_until timestamptz DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_id bigint;
+    v_revoked timestamptz;
+BEGIN
+    IF p_credential IS NULL OR length(p_credential) <> 32 THEN
+        RAISE EXCEPTION 'invalid credential: 32 bytes expected'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_person IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sac.persons WHERE id = p_person) THEN
+        RAISE EXCEPTION 'unknown person %', p_person USING ERRCODE = 'no_data_found';
+    END IF;
+    IF p_valid_until IS NOT NULL AND p_valid_until <= now() THEN
+        RAISE EXCEPTION 'invalid valid-until: it is not in the future'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Serialise enrollments of one credential: check, then insert, without
+    -- ever provoking a unique violation (its DETAIL would log the credential).
+    PERFORM pg_advisory_xact_lock(7303, hashtext(encode(p_credential, 'hex')));
+    SELECT b.id, b.revoked_at INTO v_id, v_revoked
+        FROM sac.badges b WHERE b.credential = p_credential;
+    IF v_id IS NOT NULL AND v_revoked IS NULL THEN
+        RAISE EXCEPTION 'this badge is already enrolled (badge %)', v_id
+            USING ERRCODE = 'unique_violation';
+    END IF;
+    IF v_id IS NOT NULL THEN
+        UPDATE sac.badges
+            SET person_id = p_person, valid_until = p_valid_until, enrolled_at = now(),
+                revoked_at = NULL
+            WHERE id = v_id;
+    ELSE
+        INSERT INTO sac.badges (credential, person_id, valid_until)
+            VALUES (p_credential, p_person, p_valid_until)
+            ON CONFLICT (credential) DO NOTHING
+            RETURNING id INTO v_id;
+        IF v_id IS NULL THEN
+            RAISE EXCEPTION 'this badge is already enrolled' USING ERRCODE = 'unique_violation';
+        END IF;
+    END IF;
+    PERFORM audit.record('badge_enroll', 'allowed', NULL, NULL, NULL,
+                         'badge ' || v_id || CASE WHEN p_person IS NULL THEN ' pool'
+                                                  ELSE ' person ' || p_person END);
+    RETURN v_id;
+END
+$$;
+REVOKE ALL ON FUNCTION sac.badge_enroll(bytea, bigint, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sac.badge_enroll(bytea, bigint, timestamptz) TO sac_admin;
+
+-- Revokes an enrolled badge: denied from the next event on.  Returns the
+-- badge id.
+CREATE FUNCTION sac.badge_revoke(p_credential bytea) RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    UPDATE sac.badges SET revoked_at = now()
+        WHERE credential = p_credential AND revoked_at IS NULL
+        RETURNING id INTO v_id;
+    IF v_id IS NULL THEN
+        RAISE EXCEPTION 'no enrolled badge has this UID (with this key)'
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    PERFORM audit.record('badge_revoke', 'allowed', NULL, NULL, NULL, 'badge ' || v_id);
+    RETURN v_id;
+END
+$$;
+REVOKE ALL ON FUNCTION sac.badge_revoke(bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sac.badge_revoke(bytea) TO sac_admin;
+
+RESET ROLE;
