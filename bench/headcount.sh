@@ -66,16 +66,17 @@ sql_ms() {
 }
 
 # cmd_ms N ARGS...: median ms of N runs of sacctl as off1, output discarded;
-# each run must exit with $WANT (default 0).
+# each run must exit with $WANT (default 0), or the figure is "failed".
 cmd_ms() {
-    local n=$1 i t0 t1 rc; shift
+    local n=$1 i t0 t1 rc times=""; shift
     for i in $(seq 1 "$n"); do
         t0=$(date +%s%N)
         sacctl_as off1 "$@" >/dev/null 2>&1; rc=$?
-        [ "$rc" = "${WANT:-0}" ] || { echo "failed"; return; }
         t1=$(date +%s%N)
-        echo $(( (t1 - t0) / 1000 ))
-    done | awk '{print $1 / 1000}' | median
+        [ "$rc" = "${WANT:-0}" ] || { echo "failed"; return; }
+        times+="$(( (t1 - t0) / 1000 ))"$'\n'
+    done
+    printf '%s' "$times" | awk '{print $1 / 1000}' | median
 }
 
 plain="SELECT pr.person_id, ps.name, ps.category, pr.zone, pr.since FROM access.presence pr
@@ -90,4 +91,5 @@ row "sacctl --format json headcount" "$(cmd_ms 15 --format json headcount --site
 row "sacctl muster status (text)" "$(cmd_ms 15 muster status --emergency "$small")" "$(cmd_ms 7 muster status --emergency "$big")"
 row "sacctl: a refused headcount (unknown site)" "$(WANT=1 cmd_ms 15 headcount --site nowhere)" "-"
 echo
+echo "# load average during the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (figures are only comparable within one run)"
 echo "# audit records written: $(sql -c "SELECT count(*) FROM audit.log"); chain: $(sql -c "SELECT coalesce(audit.first_broken_row()::text, 'intact')")"

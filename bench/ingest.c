@@ -70,6 +70,7 @@ struct client {
 	int outstanding;
 	int64_t *sent_us; /* by seq % window */
 	int64_t last_ping_ms;
+	bool epoll_out;
 };
 
 static int64_t now_us(void)
@@ -303,7 +304,7 @@ static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 {
 	struct client *cs = calloc((size_t)o->conns, sizeof(*cs));
 	int epfd = epoll_create1(0);
-	int i, up = 0, dead = 0;
+	int i, up = 0, dead = 0, opened = 0;
 	uint64_t rng = (uint64_t)now_us() ^ (uint64_t)getpid() << 32;
 	int64_t start_us = 0, sent_total = 0, acked = 0, lat_n = 0, lat_cap = 1 << 20;
 	int64_t *lat = malloc((size_t)lat_cap * sizeof(*lat));
@@ -315,28 +316,35 @@ static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 	if (cs == NULL || lat == NULL || epfd < 0)
 		return 3;
 	snprintf(hello, sizeof(hello), "HELLO sac/1 %s\n", o->reader);
-	for (i = 0; i < o->conns; i++) {
-		struct epoll_event ev;
-		struct client *c = &cs[i];
-
-		c->fd = tcp_connect(o);
-		if (c->fd < 0) {
-			fprintf(stderr, "connect %d failed: %s\n", i, strerror(errno));
-			return 3;
-		}
-		c->tls = tls_conn_new(ctx, c->fd, o->host);
-		c->sent_us = calloc((size_t)o->window, sizeof(int64_t));
-		c->prefix = rng ^ ((uint64_t)i << 20);
-		rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-		memset(&ev, 0, sizeof(ev));
-		ev.events = EPOLLIN | EPOLLOUT;
-		ev.data.u32 = (uint32_t)i;
-		epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev);
-	}
 	for (;;) {
 		struct epoll_event evs[256];
-		int n = epoll_wait(epfd, evs, 256, 1);
-		int64_t t = now_us();
+		int n;
+		int64_t t;
+
+		/* Ramp up: a bounded number of handshakes at a time, so that
+		 * none waits past the controller's handshake deadline. */
+		while (opened < o->conns && opened - up - dead < 64) {
+			struct epoll_event ev;
+			struct client *c = &cs[opened];
+
+			c->fd = tcp_connect(o);
+			if (c->fd < 0) {
+				fprintf(stderr, "connect %d failed: %s\n", opened, strerror(errno));
+				return 3;
+			}
+			c->tls = tls_conn_new(ctx, c->fd, o->host);
+			c->sent_us = calloc((size_t)o->window, sizeof(int64_t));
+			c->prefix = rng ^ ((uint64_t)opened << 20);
+			rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+			memset(&ev, 0, sizeof(ev));
+			ev.events = EPOLLIN | EPOLLOUT;
+			ev.data.u32 = (uint32_t)opened;
+			epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev);
+			c->epoll_out = true;
+			opened++;
+		}
+		n = epoll_wait(epfd, evs, 256, 1);
+		t = now_us();
 
 		for (int k = 0; k < n; k++) {
 			struct client *c = &cs[evs[k].data.u32];
@@ -353,7 +361,6 @@ static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 				} else if (r != TLS_IO_WANT_READ && r != TLS_IO_WANT_WRITE) {
 					fprintf(stderr, "handshake: %s\n", tls_conn_error(c->tls));
 					c->state = 3;
-					dead++;
 				}
 				continue;
 			}
@@ -368,7 +375,6 @@ static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 						fprintf(stderr, "connection %u closed: %s\n",
 							evs[k].data.u32, tls_conn_error(c->tls));
 						c->state = 3;
-						dead++;
 					}
 					break;
 				}
@@ -401,6 +407,27 @@ static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 			}
 			if (c->out_len > 0)
 				client_flush(c);
+		}
+		for (i = 0; i < opened; i++) {
+			struct client *c = &cs[i];
+			bool want = c->state == 0 || c->out_len > 0;
+
+			if (c->state == 3 && c->fd >= 0) {
+				epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+				close(c->fd);
+				c->fd = -1;
+				dead++;
+				continue;
+			}
+			if (c->state != 3 && want != c->epoll_out) {
+				struct epoll_event ev;
+
+				memset(&ev, 0, sizeof(ev));
+				ev.events = EPOLLIN | (want ? EPOLLOUT : 0);
+				ev.data.u32 = (uint32_t)i;
+				epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+				c->epoll_out = want;
+			}
 		}
 		if (up + dead < o->conns)
 			continue;
@@ -468,7 +495,7 @@ static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 		       lat_n ? (double)lat[lat_n / 2] / 1000.0 : 0.0,
 		       lat_n ? (double)lat[(lat_n * 99) / 100] / 1000.0 : 0.0);
 	}
-	for (i = 0; i < o->conns; i++) {
+	for (i = 0; i < opened; i++) {
 		tls_conn_free(cs[i].tls);
 		if (cs[i].fd >= 0)
 			close(cs[i].fd);

@@ -255,6 +255,7 @@ static int ingest_batch(struct ingest *ig, const struct ingest_event *batch, siz
 	char num[32];
 	size_t i;
 	int ret = -1;
+	int64_t started;
 
 	for (i = 0; i < n; i++) {
 		const char *sep = i == 0 ? "{" : ",";
@@ -280,6 +281,7 @@ static int ingest_batch(struct ingest *ig, const struct ingest_event *batch, siz
 		ret = 1;
 		goto out;
 	}
+	started = daemon_monotonic_ms();
 	values[0] = readers.p;
 	values[1] = ids.p;
 	values[2] = times.p;
@@ -325,6 +327,8 @@ static int ingest_batch(struct ingest *ig, const struct ingest_event *batch, siz
 	for (i = 0; i < n; i++)
 		ingest_post_locked(ig, &out[i]);
 	pthread_mutex_unlock(&ig->lock);
+	log_debug("stored a batch of %zu events in %lld ms", n,
+		  (long long)(daemon_monotonic_ms() - started));
 	ret = 0;
 out:
 	PQclear(res);

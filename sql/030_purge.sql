@@ -39,6 +39,24 @@ LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog
 AS $$ SELECT interval '5 seconds' + interval '30 seconds' $$;
 
+-- The ingest horizon: an event that happened before it is already due for
+-- deletion by the next pass (the cut-off that pass will use, with the
+-- schedule of the last successful pass).  Ingest answers such an event but
+-- stores nothing of it: stored, it would recreate an hour the last pass
+-- dropped and outlive the limit by up to one interval.  With no pass yet,
+-- only the 24-hour rule applies.
+CREATE FUNCTION access.retention_horizon() RETURNS timestamptz
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT greatest(
+        now() - interval '24 hours',
+        (SELECT now() + r.purge_interval + sac.purge_margin() - r.access_max_age
+         FROM audit.purge_runs r
+         WHERE r.ok AND r.purge_interval IS NOT NULL AND r.access_max_age IS NOT NULL
+         ORDER BY r.finished_at DESC LIMIT 1))
+$$;
+
 -- Cumulative count of deleted and updated tuples of access.presence,
 -- including the current transaction's own.
 CREATE FUNCTION access.presence_change_counter() RETURNS bigint
@@ -107,7 +125,8 @@ DECLARE
     v_started timestamptz := clock_timestamp();
     v_now timestamptz := now();
     v_cutoff timestamptz;
-    v_part record;
+    v_due text[];
+    v_rel text;
     v_rows bigint;
     v_created integer := 0;
     v_dropped integer := 0;
@@ -146,15 +165,18 @@ BEGIN
 
     -- A partition [H, H+1h) is dropped once its oldest possible row is past
     -- the cut-off: whole files go, nothing is deleted row by row.
-    FOR v_part IN
-        SELECT p.rel, p.lower_bound FROM access.event_partitions() p
-        WHERE p.lower_bound IS NOT NULL AND p.lower_bound <= v_cutoff
-        ORDER BY p.lower_bound
-    LOOP
-        EXECUTE format('SELECT count(*) FROM %s', v_part.rel) INTO v_rows;
-        EXECUTE format('DROP TABLE %s', v_part.rel);
-        v_dropped := v_dropped + 1;
+    -- Counted first, dropped after: the first DROP locks the parent table
+    -- (ingest waits) until commit, so no scan may run after it.
+    v_due := ARRAY(SELECT p.rel::text FROM access.event_partitions() p
+                   WHERE p.lower_bound IS NOT NULL AND p.lower_bound <= v_cutoff
+                   ORDER BY p.lower_bound);
+    FOREACH v_rel IN ARRAY v_due LOOP
+        EXECUTE format('SELECT count(*) FROM %s', v_rel) INTO v_rows;
         v_dropped_rows := v_dropped_rows + v_rows;
+    END LOOP;
+    FOREACH v_rel IN ARRAY v_due LOOP
+        EXECUTE format('DROP TABLE %s', v_rel);
+        v_dropped := v_dropped + 1;
     END LOOP;
 
     DELETE FROM access.presence_expiries WHERE removed_at < v_cutoff;
