@@ -5,7 +5,7 @@
 CONTROL_FILE is read every 50 ms; its first word is the mode:
   pass         forward both ways
   stall        accept and keep connections, forward nothing (bytes wait)
-  drop         accept new connections and close them at once; keep others
+  drop         close every current connection, and close new ones at once
   cut          close every current connection once, then behave as pass
   chop N SEED  forward, but close each connection after a pseudo-random
                1..N bytes from the reader side (mid-line, mid-TLS-record)
@@ -25,7 +25,8 @@ mode, rng, last_read = ["pass"], random.Random(0), 0.0
 
 def state():
     with open(ctl + ".state.tmp", "w") as fh:
-        fh.write("ready accepted=%d cut=%d mode=%s\n" % (stats["accepted"], stats["cut"], mode[0]))
+        fh.write("ready accepted=%d cut=%d live=%d mode=%s\n" % (stats["accepted"], stats["cut"],
+                 sum(1 for p in pairs.values() if p[3]), mode[0]))
     os.replace(ctl + ".state.tmp", ctl + ".state")
 
 def close_pair(s, counted=True):
@@ -45,7 +46,7 @@ def read_mode():
     if not words: words = ["pass"]
     if words != mode:
         mode[:] = words
-        if words[0] == "cut":
+        if words[0] in ("cut", "drop"):
             for s in [s for s, p in pairs.items() if p[3]]: close_pair(s)
         if words[0] == "chop": rng.seed(int(words[2]) if len(words) > 2 else 0)
         state()
@@ -54,14 +55,20 @@ state()
 while True:
     read_mode()
     if mode[0] == "stall":
-        time.sleep(0.05); continue
-    for key, _ in sel.select(0.05):
+        # Accept (and connect upstream) but forward nothing.
+        events = [(k, m) for k, m in sel.select(0.05) if k.fileobj is ls]
+        if not events: time.sleep(0.05)
+    else:
+        events = sel.select(0.05)
+    for key, _ in events:
         s = key.fileobj
         if s is ls:
             c, _ = ls.accept(); stats["accepted"] += 1
             if mode[0] == "drop":
                 c.close(); stats["cut"] += 1; state(); continue
-            u = socket.create_connection(("127.0.0.1", tport))
+            try: u = socket.create_connection(("127.0.0.1", tport))
+            except OSError:
+                c.close(); stats["cut"] += 1; state(); continue
             c.setblocking(False); u.setblocking(False)
             budget = rng.randint(1, int(mode[1])) if mode[0] == "chop" else None
             pairs[c] = [u, b"", budget, True]; pairs[u] = [c, b"", None, False]
