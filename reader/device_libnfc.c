@@ -90,6 +90,27 @@ static int device_libnfc_lock(struct device_libnfc *d, const char *connstring, c
 	return 0;
 }
 
+static bool device_libnfc_supports_iso14443a(nfc_device *dev)
+{
+	const nfc_modulation_type *types = NULL;
+	const nfc_baud_rate *rates = NULL;
+	size_t i;
+
+	if (nfc_device_get_supported_modulation(dev, N_INITIATOR, &types) < 0 || types == NULL)
+		return false;
+	for (i = 0; types[i] != 0; i++)
+		if (types[i] == NMT_ISO14443A)
+			break;
+	if (types[i] != NMT_ISO14443A)
+		return false;
+	if (nfc_device_get_supported_baud_rate(dev, NMT_ISO14443A, &rates) < 0 || rates == NULL)
+		return false;
+	for (i = 0; rates[i] != 0; i++)
+		if (rates[i] == NBR_106)
+			return true;
+	return false;
+}
+
 static void *device_libnfc_open(void *ctx, const char *connstring, char *err, size_t err_size)
 {
 	struct device_libnfc *d;
@@ -114,6 +135,13 @@ static void *device_libnfc_open(void *ctx, const char *connstring, char *err, si
 	if (nfc_initiator_init(d->dev) < 0 ||
 	    nfc_device_set_property_bool(d->dev, NP_INFINITE_SELECT, false) < 0) {
 		snprintf(err, err_size, "initiator setup: %s", nfc_strerror(d->dev));
+		goto fail;
+	}
+	/* A garbled answer while opening can leave libnfc without a chip type, and
+	 * then its select asserts on the missing modulation list and aborts the
+	 * process.  Treat that as a failed open: the caller retries. */
+	if (!device_libnfc_supports_iso14443a(d->dev)) {
+		snprintf(err, err_size, "the chip did not identify itself as an ISO 14443-A reader");
 		goto fail;
 	}
 	return d;
