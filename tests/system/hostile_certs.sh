@@ -30,7 +30,7 @@ ordinary_ack() {
 }
 hello() { printf 'HELLO sac/1 gate-in\nEVENT %032x %s %s\n' 999 "$(now_ms)" "$CRED_A"; }
 
-for c in expired:'expired' notyet:'not yet valid' server-only:'unsupported certificate purpose|purpose'; do
+for c in expired:'certificate has expired' notyet:'certificate is not yet valid' server-only:'unsuitable certificate purpose'; do
     name=${c%%:*} why=${c#*:}
     out=$(hello | as_reader "$name" --expect 2 --timeout 5)
     check_no_match "$name reader certificate gets no WELCOME" "$out" 'WELCOME|ACK'
