@@ -4,7 +4,8 @@
 # half a ClientHello, a byte-a-second reader): reader certificates that are
 # expired, not yet valid, or for servers only (EKU serverAuth); a genuine
 # reader certificate saying HELLO for another reader; a client hoping for a
-# session ticket (for 0-RTT early data); 1,000 TCP connections left idle.
+# session ticket (for 0-RTT early data); a KeyUpdate; 1,000 TCP
+# connections left idle.
 # Each is refused or timed out, and an ordinary reader keeps getting ACKs.
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/controller_lib.inc"
@@ -55,6 +56,18 @@ out=$( (hello; sleep 2) | timeout 10 openssl s_client -connect "127.0.0.1:$CTL_P
 check_match "a TLS 1.3 client is welcomed (control)" "$out" 'WELCOME sac/1'
 check_no_match "no NewSessionTicket is sent" "$out" 'NewSessionTicket|New Session Ticket'
 check "so no session to resume for early data" bash -c "! grep -q 'BEGIN SSL SESSION' '$T_DIR/session.pem' 2>/dev/null"
+
+# A client that asks for a TLS 1.3 KeyUpdate (s_client's K command) before
+# its HELLO: new keys both ways, the session goes on.
+out=$( (sleep 1; echo K; sleep 1
+        printf 'HELLO sac/1 gate-in\nEVENT %032x %s %s\n' 997 "$(now_ms)" "$CRED_A"; sleep 2) \
+      | timeout 10 openssl s_client -connect "127.0.0.1:$CTL_PORT" -tls1_3 -cert "$P/gate-in.crt" \
+          -key "$P/gate-in.key" -CAfile "$P/controller-ca.crt" -msg 2>&1)
+check_match "the client sent a KeyUpdate" "$out" '>>> .*KeyUpdate'
+check_match "the controller answered with its own KeyUpdate" "$out" '<<< .*KeyUpdate'
+check_match "after the KeyUpdate: WELCOME and ACK" "$(echo "$out" | grep -E '^(WELCOME|ACK) ' | tr '\n' ' ')" \
+    "^WELCOME sac/1 .*ACK $(event_id 997) GRANT"
+ordinary_ack "after the KeyUpdate"
 
 # 1,000 TCP connections opened and left idle (no TLS byte).
 python3 - "$CTL_PORT" 1000 >"$T_DIR/idle.out" 2>&1 <<'PY' &
