@@ -57,6 +57,7 @@ static void purge_run_note_failure(struct purge_run *run, const char *reason,
 	run->failed_passes++;
 	run->last_failed_ms = now;
 	snprintf(run->last_reason, sizeof(run->last_reason), "%s", reason);
+	snprintf(run->last_failed_step, sizeof(run->last_failed_step), "%s", run->last_step);
 	snprintf(run->last_sqlstate, sizeof(run->last_sqlstate), "%s", sqlstate);
 	run->failed_video.files_removed += video->files_removed;
 	run->failed_video.bytes_removed += video->bytes_removed;
@@ -122,10 +123,12 @@ static int purge_run_report_failures(struct purge_run *run)
 	purge_iso_time(run->last_failed_ms / 1000, last, sizeof(last));
 	snprintf(detail, sizeof(detail),
 		 "{\"failed_passes\": %" PRId64 ", \"first_failed_at\": \"%s\", "
-		 "\"last_failed_at\": \"%s\", \"reason\": \"%s\", \"sqlstate\": \"%s\", "
+		 "\"last_failed_at\": \"%s\", \"reason\": \"%s\", \"step\": \"%s\", "
+		 "\"sqlstate\": \"%s\", "
 		 "\"video\": {\"files_removed\": %" PRIu64 ", \"bytes_removed\": %" PRIu64
 		 ", \"failures\": %" PRIu64 "}}",
-		 run->failed_passes, first, last, run->last_reason, run->last_sqlstate,
+		 run->failed_passes, first, last, run->last_reason, run->last_failed_step,
+		 run->last_sqlstate,
 		 run->failed_video.files_removed, run->failed_video.bytes_removed,
 		 run->failed_video.failures);
 	params[0] = detail;
@@ -146,16 +149,49 @@ out:
 	return rc;
 }
 
+/* Runs one step of the pass (one statement, its own transaction) and checks
+ * that it returned one row of ncols columns.  Returns PURGE_OK with *out set
+ * (the caller clears it), or the failure with *reason and sqlstate set. */
+static enum purge_status purge_run_step(struct purge_run *run, const char *step, const char *sql,
+					int nparams, const char *const *params, int ncols,
+					PGresult **out, const char **reason, char *sqlstate)
+{
+	PGresult *res = PQexecParams(run->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	enum purge_status status;
+
+	*out = NULL;
+	snprintf(run->last_step, sizeof(run->last_step), "%s", step);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		snprintf(sqlstate, 6, "%s", db_sqlstate(res));
+		status = purge_run_classify(run, res, reason);
+		log_error("purge pass failed in step %s (%s): SQLSTATE %s", step, *reason, sqlstate);
+		PQclear(res);
+		return status;
+	}
+	if (PQntuples(res) != 1 || PQnfields(res) != ncols) {
+		*reason = "error";
+		log_error("purge pass: step %s returned an unexpected result shape", step);
+		PQclear(res);
+		return PURGE_FAILED;
+	}
+	*out = res;
+	return PURGE_OK;
+}
+
+/* The database part of a pass: the four steps of sql/030_purge.sql, each
+ * committed on its own so that ingest waits for one short lock at a time,
+ * all with the cut-off of the pass start the first step returns. */
 static enum purge_status purge_run_database(struct purge_run *run, const struct purge_config *cfg,
 					    const char *video_json,
 					    const struct videostore_stats *video)
 {
 	char max_age[32], interval[32], sqlstate[6] = "";
-	const char *params[3];
+	const char *params[7];
 	const char *reason = "unreachable";
-	PGresult *res = NULL;
+	PGresult *ledger = NULL, *presence = NULL, *muster = NULL, *finish = NULL;
 	enum purge_status status = PURGE_UNREACHABLE;
 
+	snprintf(run->last_step, sizeof(run->last_step), "connect");
 	if (purge_run_connect(run, cfg) != 0)
 		goto failed;
 	/* Earlier failures first, so the log keeps their order. */
@@ -166,31 +202,45 @@ static enum purge_status purge_run_database(struct purge_run *run, const struct 
 	snprintf(interval, sizeof(interval), "%" PRId64 " seconds", cfg->interval_s);
 	params[0] = max_age;
 	params[1] = interval;
-	params[2] = video_json;
-	res = PQexecParams(run->conn, "SELECT sac.purge_pass($1::interval, $2::interval, $3::jsonb)",
-			   3, NULL, params, NULL, NULL, 0);
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		snprintf(sqlstate, sizeof(sqlstate), "%s", db_sqlstate(res));
-		status = purge_run_classify(run, res, &reason);
-		log_error("purge pass failed (%s): SQLSTATE %s", reason, sqlstate);
+	status = purge_run_step(run, "ledger",
+				"SELECT pass_start, counts FROM sac.purge_ledger($1::interval, $2::interval)",
+				2, params, 2, &ledger, &reason, sqlstate);
+	if (status != PURGE_OK)
 		goto failed;
-	}
-	if (PQntuples(res) != 1 || PQnfields(res) != 1) {
-		status = PURGE_FAILED;
-		reason = "error";
-		log_error("purge pass: unexpected result shape");
+	params[2] = PQgetvalue(ledger, 0, 0); /* the pass start, for every later step */
+	status = purge_run_step(run, "presence",
+				"SELECT sac.purge_presence($1::interval, $2::interval, $3::timestamptz)",
+				3, params, 1, &presence, &reason, sqlstate);
+	if (status != PURGE_OK)
 		goto failed;
-	}
-	log_info("purge pass: %s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return PURGE_OK;
+	status = purge_run_step(run, "muster",
+				"SELECT sac.purge_muster($1::interval, $2::interval, $3::timestamptz)",
+				3, params, 1, &muster, &reason, sqlstate);
+	if (status != PURGE_OK)
+		goto failed;
+	params[3] = PQgetvalue(ledger, 0, 1);
+	params[4] = PQgetvalue(presence, 0, 0);
+	params[5] = PQgetvalue(muster, 0, 0);
+	params[6] = video_json;
+	status = purge_run_step(run, "finish",
+				"SELECT sac.purge_finish($1::interval, $2::interval, $3::timestamptz, "
+				"$4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb)",
+				7, params, 1, &finish, &reason, sqlstate);
+	if (status != PURGE_OK)
+		goto failed;
+	log_info("purge pass: %s", PQgetvalue(finish, 0, 0));
+	goto out;
 
 failed:
-	PQclear(res);
 	purge_run_note_failure(run, reason, sqlstate, video);
 	/* Refused or failed but reachable: audit the failure right away. */
 	if (run->conn != NULL)
 		(void)purge_run_report_failures(run);
+out:
+	PQclear(ledger);
+	PQclear(presence);
+	PQclear(muster);
+	PQclear(finish);
 	return status;
 }
 

@@ -1,7 +1,8 @@
 /*
- * purge_run — one purge pass: the video store walk, then sac.purge_pass()
- * in the database, which erases expired access data and writes the pass's
- * audit record.  It also remembers passes that failed (database unreachable,
+ * purge_run — one purge pass: the video store walk, then the steps of the
+ * pass in the database (sac.purge_ledger, sac.purge_presence,
+ * sac.purge_muster, each its own short transaction, then sac.purge_finish,
+ * which writes the pass's audit record from their counts).  It also remembers passes that failed (database unreachable,
  * refused, or any other error) and has them audited as failed, with what the
  * video walk did meanwhile, as soon as the database answers again.
  *
@@ -32,6 +33,8 @@ struct purge_run {
 	int64_t last_failed_ms;
 	char last_reason[32]; /* a fixed word: unreachable, refused, error */
 	char last_sqlstate[6];
+	char last_failed_step[16]; /* the step of the last failed pass, a fixed word */
+	char last_step[16];        /* the step running or last run: connect, ledger, ... */
 	struct videostore_stats failed_video; /* video work done during those passes */
 };
 

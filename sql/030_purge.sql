@@ -1,14 +1,17 @@
 -- 030_purge: retention enforcement (sac_purge) and what an auditor may see
 -- of it (sac_auditor).
 --
--- sac.purge_pass erases access data before it reaches access_max_age, in one
--- transaction: it drops whole hourly partitions of the ledger, removes
--- presences and muster rolls past the limit, and rewrites the tables that
--- held personal rows so that no deleted tuple survives in a table or index
--- file (a plain VACUUM would leave the bytes in place).  Those tables are
--- small (one row per person present, one per person on a roll), so they are
--- rewritten on every pass.  Every pass, and every
--- failed pass, leaves one audit record with counts and cut-offs only.
+-- A purge pass erases access data before it reaches access_max_age: it
+-- drops whole hourly partitions of the ledger, removes presences and muster
+-- rolls past the limit, and rewrites the tables that held personal rows so
+-- that no deleted tuple survives in a table or index file (a plain VACUUM
+-- would leave the bytes in place).  Those tables are small (one row per
+-- person present, one per person on a roll), so they are rewritten on every
+-- pass.  sac-purge runs a pass as short steps (sac.purge_ledger, _presence,
+-- _muster, _finish), each its own transaction, so that ingest waits for one
+-- short lock at a time; sac.purge_pass runs them all in one call.  Every
+-- pass, and every failed pass, leaves one audit record with counts and
+-- cut-offs only.
 --
 -- The auditor gets ages, counts and the audit log, never personal data.
 
@@ -103,43 +106,32 @@ AS $$
            OR i.indrelid = (SELECT c.reltoastrelid FROM pg_class c WHERE c.oid = p_table))
 $$;
 
--- One purge pass.  p_access_max_age: at most 24 hours.  p_interval: the
--- time until the next pass.  p_video: what sac-purge did in the video store
--- before calling (counts and cut-off), copied into the audit record.
--- Returns the counts written to the audit record.
---
--- Locks, in the order in which ingest and the muster take them: the ledger
--- (a partition drop locks access.events), then access.presence, then the
--- muster roll.  The exclusive lock on presence, which ingest waits on, is
--- taken late: it covers the presence delete and rewrite, the (usually empty)
--- roll, the audit record and the commit.
-CREATE FUNCTION sac.purge_pass(p_access_max_age interval, p_interval interval,
-                               p_video jsonb DEFAULT NULL)
-RETURNS jsonb
-LANGUAGE plpgsql
-SECURITY DEFINER
+-- A purge pass is four short steps, each its own transaction when sac-purge
+-- runs them, each holding at most one lock that ingest waits on and
+-- committing at once:
+--   sac.purge_ledger    drops due hours of access.events (locks the parent),
+--   sac.purge_presence  rewrites access.presence,
+--   sac.purge_muster    rewrites access.muster_roll,
+--   sac.purge_finish    writes the pass's purge_runs row and audit record.
+-- Ingest locks events, then presence, then the roll in one statement; a step
+-- holds one of them only, so the order of the steps cannot deadlock with it.
+-- All steps of a pass use the cut-off of the pass's start (pass_start, the
+-- time purge_ledger ran), so they delete by one rule.  A step that fails
+-- makes the pass a failed pass (sac-purge records it with sac.purge_failed);
+-- steps already committed stay done, and the next pass repeats all of them.
+-- sac.purge_pass runs the four in one transaction: one call for tests and
+-- manual use, at the price of holding every lock until its commit.
+
+-- The cut-off of a pass started at p_pass_start, after checking the limits
+-- (the same checks as sac-purge's configuration) and that the pass is
+-- current: a pass_start older than one interval would cut off less than
+-- the next pass must find already gone.
+CREATE FUNCTION sac.purge_cutoff(p_access_max_age interval, p_interval interval,
+                                 p_pass_start timestamptz)
+RETURNS timestamptz
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
-SET lock_timeout = '10s'
 AS $$
-DECLARE
-    v_started timestamptz := clock_timestamp();
-    v_now timestamptz := now();
-    v_cutoff timestamptz;
-    v_due text[];
-    v_rel text;
-    v_rows bigint;
-    v_created integer := 0;
-    v_dropped integer := 0;
-    v_dropped_rows bigint := 0;
-    v_muster bigint := 0;
-    v_expiries bigint := 0;
-    v_presence bigint := 0;
-    v_changes bigint;
-    v_keep_presence access.presence[];
-    v_keep_muster access.muster_roll[];
-    v_counts jsonb;
-    v_hour integer;
-    v_rewritten integer;
 BEGIN
     IF p_access_max_age IS NULL OR p_access_max_age <= interval '0'
        OR p_access_max_age > interval '24 hours' THEN
@@ -150,23 +142,45 @@ BEGIN
         RAISE EXCEPTION 'the purge interval must be positive and shorter than access_max_age'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF p_pass_start IS NULL OR p_pass_start > now() OR p_pass_start < now() - p_interval THEN
+        RAISE EXCEPTION 'the pass start must lie within the last purge interval'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     -- Everything that happened before the cut-off is removed now: the next
     -- pass (p_interval later, within the margin) would be too late for it.
-    v_cutoff := v_now + p_interval + sac.purge_margin() - p_access_max_age;
+    RETURN p_pass_start + p_interval + sac.purge_margin() - p_access_max_age;
+END
+$$;
 
-    -- The current hour and the next three, so ingest never has to create one.
-    FOR v_hour IN 0..3 LOOP
-        IF to_regclass('access.events_' || to_char((v_now + v_hour * interval '1 hour')
-                                                   AT TIME ZONE 'UTC', 'YYYYMMDDHH24')) IS NULL THEN
-            PERFORM access.ensure_partition(v_now + v_hour * interval '1 hour');
-            v_created := v_created + 1;
-        END IF;
-    END LOOP;
-
-    -- A partition [H, H+1h) is dropped once its oldest possible row is past
-    -- the cut-off: whole files go, nothing is deleted row by row.
-    -- Counted first, dropped after: the first DROP locks the parent table
-    -- (ingest waits) until commit, so no scan may run after it.
+-- Step 1: the ledger.  Starts the pass: pass_start is this transaction's
+-- time, to be handed to the other steps.  Creates the current hour and the
+-- next three, so ingest never has to create one, and drops every hourly
+-- partition [H, H+1h) whose oldest possible row is past the cut-off: whole
+-- files go, nothing is deleted row by row.  Also deletes the expiry counts
+-- past the cut-off (no lock ingest needs).
+-- Every count is taken before the first lock on access.events: creating or
+-- dropping a partition locks the parent (ingest waits) until commit, so no
+-- scan may run after it.
+CREATE FUNCTION sac.purge_ledger(p_access_max_age interval, p_interval interval,
+                                 OUT pass_start timestamptz, OUT counts jsonb)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '10s'
+AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_cutoff timestamptz;
+    v_due text[];
+    v_ahead timestamptz[];
+    v_rel text;
+    v_rows bigint;
+    v_dropped_rows bigint := 0;
+    v_expiries bigint;
+    v_at timestamptz;
+BEGIN
+    pass_start := now();
+    v_cutoff := sac.purge_cutoff(p_access_max_age, p_interval, pass_start);
     v_due := ARRAY(SELECT p.rel::text FROM access.event_partitions() p
                    WHERE p.lower_bound IS NOT NULL AND p.lower_bound <= v_cutoff
                    ORDER BY p.lower_bound);
@@ -174,72 +188,194 @@ BEGIN
         EXECUTE format('SELECT count(*) FROM %s', v_rel) INTO v_rows;
         v_dropped_rows := v_dropped_rows + v_rows;
     END LOOP;
-    FOREACH v_rel IN ARRAY v_due LOOP
-        EXECUTE format('DROP TABLE %s', v_rel);
-        v_dropped := v_dropped + 1;
-    END LOOP;
+    v_ahead := ARRAY(SELECT pass_start + h * interval '1 hour' FROM generate_series(0, 3) h
+                     WHERE to_regclass('access.events_' || to_char((pass_start + h * interval '1 hour')
+                                       AT TIME ZONE 'UTC', 'YYYYMMDDHH24')) IS NULL);
 
     DELETE FROM access.presence_expiries WHERE removed_at < v_cutoff;
     GET DIAGNOSTICS v_expiries = ROW_COUNT;
 
-    -- Presence: rows whose read-in passed the limit are counted per site
-    -- (for the headcount) and left behind; the rest is copied out, the table
-    -- truncated (new, empty table and index files; the old ones are
-    -- truncated at commit) and the kept rows written back.  This erases
-    -- every completed cycle (the read-out deleted its row), every expired
-    -- read-in and every superseded row version.  A rewrite in place (CLUSTER)
-    -- would not do: it must keep rows deleted by its own transaction, and
-    -- rows that an older snapshot may still see.
+    FOREACH v_at IN ARRAY v_ahead LOOP
+        PERFORM access.ensure_partition(v_at);
+    END LOOP;
+    FOREACH v_rel IN ARRAY v_due LOOP
+        EXECUTE format('DROP TABLE %s', v_rel);
+    END LOOP;
+
+    counts := jsonb_build_object(
+        'partitions_created', cardinality(v_ahead),
+        'partitions_dropped', cardinality(v_due),
+        'events_removed', v_dropped_rows,
+        'expiry_rows_removed', v_expiries,
+        'ledger_ms', round(extract(epoch FROM clock_timestamp() - v_started) * 1000, 1));
+END
+$$;
+
+-- Step 2: presence.  Rows whose read-in passed the cut-off are counted per
+-- site (for the headcount) and left behind; the rest is copied out, the
+-- table truncated (new, empty table and index files; the old ones are
+-- truncated at commit) and the kept rows written back.  This erases every
+-- completed cycle (the read-out deleted its row), every expired read-in and
+-- every superseded row version.  A rewrite in place (CLUSTER) would not do:
+-- it must keep rows deleted by its own transaction, and rows that an older
+-- snapshot may still see.  The rows to keep cannot be picked before the
+-- lock (ingest changes them meanwhile), so the lock is taken first and the
+-- transaction holds nothing else.
+CREATE FUNCTION sac.purge_presence(p_access_max_age interval, p_interval interval,
+                                   p_pass_start timestamptz)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '10s'
+AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_cutoff timestamptz := sac.purge_cutoff(p_access_max_age, p_interval, p_pass_start);
+    v_expired bigint;
+    v_keep access.presence[];
+    v_rewritten integer := 0;
+BEGIN
     LOCK TABLE access.presence IN ACCESS EXCLUSIVE MODE;
-    v_rewritten := 0;
-    INSERT INTO access.presence_expiries (site_id, removed_at, removed)
-    SELECT p.site_id, v_now, count(*) FROM access.presence p
-    WHERE p.since < v_cutoff GROUP BY p.site_id;
-    SELECT coalesce(sum(e.removed), 0) INTO v_presence
-    FROM access.presence_expiries e WHERE e.removed_at = v_now;
+    WITH ins AS (
+        INSERT INTO access.presence_expiries (site_id, removed_at, removed)
+        SELECT p.site_id, now(), count(*) FROM access.presence p
+        WHERE p.since < v_cutoff GROUP BY p.site_id
+        RETURNING removed)
+    SELECT coalesce(sum(ins.removed), 0) INTO v_expired FROM ins;
     -- Files as a rewrite of an empty table left them hold nothing to erase.
     IF access.holds_bytes('access.presence') THEN
-        SELECT array_agg(p) INTO v_keep_presence FROM access.presence p WHERE p.since >= v_cutoff;
+        SELECT array_agg(p) INTO v_keep FROM access.presence p WHERE p.since >= v_cutoff;
         TRUNCATE access.presence;
-        INSERT INTO access.presence SELECT * FROM unnest(v_keep_presence);
-        v_rewritten := v_rewritten + 1;
+        INSERT INTO access.presence SELECT * FROM unnest(v_keep);
+        v_rewritten := 1;
     END IF;
-    v_changes := access.presence_change_counter();
+    RETURN jsonb_build_object(
+        'presence_expired', v_expired,
+        'presence_rewritten', v_rewritten,
+        'presence_changes', access.presence_change_counter(),
+        'presence_ms', round(extract(epoch FROM clock_timestamp() - v_started) * 1000, 1));
+END
+$$;
 
-    -- The roll likewise: besides expired rolls, updates of the roll (who
-    -- reached a muster point) leave old row versions.
+-- Step 3: the muster roll likewise: besides expired rolls, updates of the
+-- roll (who reached a muster point) leave old row versions.
+CREATE FUNCTION sac.purge_muster(p_access_max_age interval, p_interval interval,
+                                 p_pass_start timestamptz)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '10s'
+AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_cutoff timestamptz := sac.purge_cutoff(p_access_max_age, p_interval, p_pass_start);
+    v_removed bigint := 0;
+    v_keep access.muster_roll[];
+    v_rewritten integer := 0;
+BEGIN
     LOCK TABLE access.muster_roll IN ACCESS EXCLUSIVE MODE;
     IF access.holds_bytes('access.muster_roll') THEN
         SELECT count(*) FILTER (WHERE m.created_at < v_cutoff),
                array_agg(m) FILTER (WHERE m.created_at >= v_cutoff)
-        INTO v_muster, v_keep_muster FROM access.muster_roll m;
+        INTO v_removed, v_keep FROM access.muster_roll m;
         TRUNCATE access.muster_roll;
-        INSERT INTO access.muster_roll SELECT * FROM unnest(v_keep_muster);
-        v_rewritten := v_rewritten + 1;
+        INSERT INTO access.muster_roll SELECT * FROM unnest(v_keep);
+        v_rewritten := 1;
     END IF;
+    RETURN jsonb_build_object(
+        'muster_rows_removed', v_removed,
+        'muster_rewritten', v_rewritten,
+        'muster_ms', round(extract(epoch FROM clock_timestamp() - v_started) * 1000, 1));
+END
+$$;
 
+-- A count of a step's result, which must be a non-negative number.
+CREATE FUNCTION sac.purge_step_count(p_step jsonb, p_key text) RETURNS numeric
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF jsonb_typeof(p_step -> p_key) IS DISTINCT FROM 'number'
+       OR (p_step ->> p_key)::numeric < 0 THEN
+        RAISE EXCEPTION 'the step result lacks the count %', p_key
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN (p_step ->> p_key)::numeric;
+END
+$$;
+
+-- Step 4: the pass's one purge_runs row and one audit record, from the
+-- results of the three steps as they returned them (only their known
+-- counts are taken over) and p_video, what sac-purge did in the video store
+-- (counts and cut-off).  Returns the counts written to the audit record;
+-- duration_ms runs from pass_start, so it covers every step.
+CREATE FUNCTION sac.purge_finish(p_access_max_age interval, p_interval interval,
+                                 p_pass_start timestamptz, p_ledger jsonb, p_presence jsonb,
+                                 p_muster jsonb, p_video jsonb DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_cutoff timestamptz := sac.purge_cutoff(p_access_max_age, p_interval, p_pass_start);
+    v_counts jsonb;
+BEGIN
     v_counts := jsonb_build_object(
         'access_max_age_s', extract(epoch FROM p_access_max_age)::bigint,
         'interval_s', extract(epoch FROM p_interval)::bigint,
         'cutoff', to_char(v_cutoff AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-        'partitions_created', v_created,
-        'partitions_dropped', v_dropped,
-        'events_removed', v_dropped_rows,
-        'presence_expired', v_presence,
-        'muster_rows_removed', v_muster,
-        'expiry_rows_removed', v_expiries,
-        'tables_rewritten', v_rewritten,
-        'duration_ms', round(extract(epoch FROM clock_timestamp() - v_started) * 1000, 1));
+        'partitions_created', sac.purge_step_count(p_ledger, 'partitions_created'),
+        'partitions_dropped', sac.purge_step_count(p_ledger, 'partitions_dropped'),
+        'events_removed', sac.purge_step_count(p_ledger, 'events_removed'),
+        'presence_expired', sac.purge_step_count(p_presence, 'presence_expired'),
+        'muster_rows_removed', sac.purge_step_count(p_muster, 'muster_rows_removed'),
+        'expiry_rows_removed', sac.purge_step_count(p_ledger, 'expiry_rows_removed'),
+        'tables_rewritten', sac.purge_step_count(p_presence, 'presence_rewritten')
+                            + sac.purge_step_count(p_muster, 'muster_rewritten'),
+        'ledger_ms', sac.purge_step_count(p_ledger, 'ledger_ms'),
+        'presence_ms', sac.purge_step_count(p_presence, 'presence_ms'),
+        'muster_ms', sac.purge_step_count(p_muster, 'muster_ms'),
+        'duration_ms', round(extract(epoch FROM clock_timestamp() - p_pass_start) * 1000, 1));
     IF p_video IS NOT NULL THEN
         v_counts := v_counts || jsonb_build_object('video', p_video);
     END IF;
 
     INSERT INTO audit.purge_runs (started_at, finished_at, ok, access_max_age, purge_interval,
                                   counts, presence_changes)
-    VALUES (v_started, clock_timestamp(), true, p_access_max_age, p_interval, v_counts, v_changes);
+    VALUES (p_pass_start, clock_timestamp(), true, p_access_max_age, p_interval, v_counts,
+            sac.purge_step_count(p_presence, 'presence_changes')::bigint);
     PERFORM audit.record('purge_pass', 'allowed', NULL, NULL,
-                         v_dropped_rows + v_presence + v_muster + v_expiries, v_counts::text);
+                         (v_counts ->> 'events_removed')::bigint
+                         + (v_counts ->> 'presence_expired')::bigint
+                         + (v_counts ->> 'muster_rows_removed')::bigint
+                         + (v_counts ->> 'expiry_rows_removed')::bigint, v_counts::text);
     RETURN v_counts;
+END
+$$;
+
+-- One whole pass in one transaction (tests, manual use): the four steps in
+-- their order.  sac-purge runs them as separate transactions instead.
+CREATE FUNCTION sac.purge_pass(p_access_max_age interval, p_interval interval,
+                               p_video jsonb DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '10s'
+AS $$
+DECLARE
+    v_ledger record;
+    v_presence jsonb;
+    v_muster jsonb;
+BEGIN
+    SELECT * INTO v_ledger FROM sac.purge_ledger(p_access_max_age, p_interval);
+    v_presence := sac.purge_presence(p_access_max_age, p_interval, v_ledger.pass_start);
+    v_muster := sac.purge_muster(p_access_max_age, p_interval, v_ledger.pass_start);
+    RETURN sac.purge_finish(p_access_max_age, p_interval, v_ledger.pass_start, v_ledger.counts,
+                            v_presence, v_muster, p_video);
 END
 $$;
 
@@ -378,6 +514,13 @@ END
 $$;
 
 REVOKE ALL ON FUNCTION sac.purge_pass(interval, interval, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sac.purge_cutoff(interval, interval, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sac.purge_ledger(interval, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sac.purge_presence(interval, interval, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sac.purge_muster(interval, interval, timestamptz) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sac.purge_step_count(jsonb, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sac.purge_finish(interval, interval, timestamptz, jsonb, jsonb, jsonb, jsonb)
+    FROM PUBLIC;
 REVOKE ALL ON FUNCTION sac.purge_failed(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION sac.retention_status() FROM PUBLIC;
 REVOKE ALL ON FUNCTION sac.audit_log(timestamptz) FROM PUBLIC;
@@ -386,6 +529,11 @@ REVOKE ALL ON FUNCTION access.presence_change_counter() FROM PUBLIC;
 REVOKE ALL ON FUNCTION access.event_partitions() FROM PUBLIC;
 REVOKE ALL ON FUNCTION access.holds_bytes(regclass) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sac.purge_pass(interval, interval, jsonb) TO sac_purge;
+GRANT EXECUTE ON FUNCTION sac.purge_ledger(interval, interval) TO sac_purge;
+GRANT EXECUTE ON FUNCTION sac.purge_presence(interval, interval, timestamptz) TO sac_purge;
+GRANT EXECUTE ON FUNCTION sac.purge_muster(interval, interval, timestamptz) TO sac_purge;
+GRANT EXECUTE ON FUNCTION sac.purge_finish(interval, interval, timestamptz, jsonb, jsonb, jsonb, jsonb)
+    TO sac_purge;
 GRANT EXECUTE ON FUNCTION sac.purge_failed(text) TO sac_purge;
 GRANT EXECUTE ON FUNCTION sac.retention_status() TO sac_auditor;
 GRANT EXECUTE ON FUNCTION sac.audit_log(timestamptz) TO sac_auditor;

@@ -67,6 +67,13 @@ check_eq "a late in-event older than the read-out: presence not restored by a re
     "$(printf 'HELLO sac/1 gate-out\n%s\n' "$(ev 12 $((T2 + 1)) "$CRED_A")" | as_reader gate-out --expect 2 | tail -n 1)" \
     "ACK $(event_id 12) GRANT"
 check_eq "the redelivered out changed nothing" "$(sql -c "SELECT count(*) FROM access.presence")" 1
+# A redelivered event and a new one together: the new one still has its
+# effect (a batch holding a stored key is ingested by the general path).
+out=$( { printf 'HELLO sac/1 gate-in\n'; ev 13 "$T2" "$CRED_A"; ev 14 "$(now_ms)" "$CRED_POOL"; } \
+      | as_reader gate-in --expect 3)
+check_eq "redelivered and new event together: both GRANT" "$(printf '%s\n' "$out" | grep -c 'GRANT$')" 2
+check_eq "…the new one enters the pool badge, the redelivered one is stored once" \
+    "$(sql -c "SELECT count(*) FROM access.presence WHERE person_id IS NULL")|$(events_count "event_id = '$(event_id 13)'")" "1|1"
 
 # 1,000 pipelined events on one connection.
 before=$(events_count)
