@@ -91,6 +91,7 @@ for n in 2000 10000; do
     else
         echo "idle $n: not all connections came up ($(sort -u "$T_DIR/idle.$n.err" | head -3))"
     fi
-    kill "$IDLE" 2>/dev/null; wait "$IDLE" 2>/dev/null
+    # client() runs in a background subshell: stop its child, then it.
+    pkill -TERM -P "$IDLE" 2>/dev/null; kill "$IDLE" 2>/dev/null; wait "$IDLE" 2>/dev/null
     sleep 2
 done
