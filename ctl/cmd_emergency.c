@@ -150,6 +150,30 @@ static bool shape_ok(const PGresult *res, int ncols, int *status)
 
 /* --- officer ------------------------------------------------------------- */
 
+/* The answer of officer certify/revoke (refusal, time): a refusal is exit 1,
+ * otherwise one record role, site, time.  Frees res. */
+static int print_certification(const struct ctl *ctl, PGresult *res,
+			       const struct column_spec *columns, const char *role,
+			       const char *site)
+{
+	struct out_table *t = NULL;
+	int status;
+
+	if (!shape_ok(res, 2, &status) || refused(res, 0, 0, &status))
+		goto out;
+	t = out_table_new();
+	if (t == NULL || add_columns(t, columns) != 0 || out_row(t) != 0 ||
+	    out_cell(t, role) != 0 || out_cell(t, site) != 0 || out_cell(t, field(res, 0, 1)) != 0) {
+		status = ctl_fail(CTL_EXIT_ENV, "out of memory");
+		goto out;
+	}
+	status = ctl_print_record(ctl, t);
+out:
+	out_table_free(t);
+	PQclear(res);
+	return status;
+}
+
 int cmd_officer_certify(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"certify officers", "sac_certifier"};
@@ -163,7 +187,6 @@ int cmd_officer_certify(struct ctl *ctl, int argc, char **argv)
 		{0},
 	};
 	PGresult *res = NULL;
-	struct out_table *t = NULL;
 	int status;
 
 	if (!ctl_args_parse(ctl, argc, argv, args, &status))
@@ -180,19 +203,7 @@ int cmd_officer_certify(struct ctl *ctl, int argc, char **argv)
 	}
 	if (status != CTL_EXIT_OK)
 		return status;
-	if (!shape_ok(res, 2, &status) || refused(res, 0, 0, &status))
-		goto out;
-	t = out_table_new();
-	if (t == NULL || add_columns(t, columns) != 0 || out_row(t) != 0 ||
-	    out_cell(t, role) != 0 || out_cell(t, site) != 0 || out_cell(t, field(res, 0, 1)) != 0) {
-		status = ctl_fail(CTL_EXIT_ENV, "out of memory");
-		goto out;
-	}
-	status = ctl_print_record(ctl, t);
-out:
-	out_table_free(t);
-	PQclear(res);
-	return status;
+	return print_certification(ctl, res, columns, role, site);
 }
 
 int cmd_officer_revoke(struct ctl *ctl, int argc, char **argv)
@@ -207,7 +218,6 @@ int cmd_officer_revoke(struct ctl *ctl, int argc, char **argv)
 		{0},
 	};
 	PGresult *res = NULL;
-	struct out_table *t = NULL;
 	int status;
 
 	if (!ctl_args_parse(ctl, argc, argv, args, &status))
@@ -221,19 +231,7 @@ int cmd_officer_revoke(struct ctl *ctl, int argc, char **argv)
 	}
 	if (status != CTL_EXIT_OK)
 		return status;
-	if (!shape_ok(res, 2, &status) || refused(res, 0, 0, &status))
-		goto out;
-	t = out_table_new();
-	if (t == NULL || add_columns(t, columns) != 0 || out_row(t) != 0 ||
-	    out_cell(t, role) != 0 || out_cell(t, site) != 0 || out_cell(t, field(res, 0, 1)) != 0) {
-		status = ctl_fail(CTL_EXIT_ENV, "out of memory");
-		goto out;
-	}
-	status = ctl_print_record(ctl, t);
-out:
-	out_table_free(t);
-	PQclear(res);
-	return status;
+	return print_certification(ctl, res, columns, role, site);
 }
 
 /* Prints the rules and whether this call recorded an acknowledgement. */
