@@ -16,6 +16,13 @@
 int credential_key_load(const char *path, uint8_t key[CREDENTIAL_KEY_LEN], char *err,
 			size_t err_size)
 {
+	return credential_keyfile_load(path, "credential key", key, CREDENTIAL_KEY_LEN, err,
+				       err_size);
+}
+
+int credential_keyfile_load(const char *path, const char *what, uint8_t *key, size_t key_len,
+			    char *err, size_t err_size)
+{
 	char text[CREDENTIAL_KEY_LEN * 2 + 3];
 	struct stat st;
 	ssize_t n;
@@ -25,32 +32,35 @@ int credential_key_load(const char *path, uint8_t key[CREDENTIAL_KEY_LEN], char 
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
-		snprintf(err, err_size, "credential key %s: %s", path, strerror(errno));
+		snprintf(err, err_size, "%s %s: %s", what, path, strerror(errno));
+		goto out;
+	}
+	if (key_len == 0 || key_len > CREDENTIAL_KEY_LEN) {
+		snprintf(err, err_size, "%s %s: unsupported key length", what, path);
 		goto out;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, err_size, "credential key %s: not a regular file", path);
+		snprintf(err, err_size, "%s %s: not a regular file", what, path);
 		goto out;
 	}
 	if ((st.st_mode & 077) != 0) {
 		snprintf(err, err_size,
-			 "credential key %s: permissions %04o are too open; it must not be "
+			 "%s %s: permissions %04o are too open; it must not be "
 			 "accessible by group or others (chmod 600)",
-			 path, (unsigned)(st.st_mode & 07777));
+			 what, path, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	n = read(fd, text, sizeof(text));
 	if (n < 0) {
-		snprintf(err, err_size, "credential key %s: %s", path, strerror(errno));
+		snprintf(err, err_size, "%s %s: %s", what, path, strerror(errno));
 		goto out;
 	}
 	len = (size_t)n;
 	if (len > 0 && text[len - 1] == '\n')
 		len--;
-	if (len != CREDENTIAL_KEY_LEN * 2 ||
-	    hex_decode(text, len, key, CREDENTIAL_KEY_LEN) != CREDENTIAL_KEY_LEN) {
-		snprintf(err, err_size,
-			 "credential key %s: must hold exactly 64 hexadecimal digits (32 bytes)", path);
+	if (len != key_len * 2 || hex_decode(text, len, key, key_len) != (int)key_len) {
+		snprintf(err, err_size, "%s %s: must hold exactly %zu hexadecimal digits (%zu bytes)",
+			 what, path, key_len * 2, key_len);
 		goto out;
 	}
 	rc = 0;
@@ -64,7 +74,7 @@ out:
 int credential_compute(const uint8_t key[CREDENTIAL_KEY_LEN], const uint8_t *uid, size_t uid_len,
 		       uint8_t out[CREDENTIAL_LEN])
 {
-	if (uid_len == 0 || uid_len > CREDENTIAL_UID_MAX)
+	if (uid_len == 0 || uid_len > CREDENTIAL_INPUT_MAX)
 		return -1;
 	return tls_hmac_sha256(key, CREDENTIAL_KEY_LEN, uid, uid_len, out);
 }

@@ -1,6 +1,8 @@
 /*
- * credential — the badge credential: HMAC-SHA256(credential key, UID bytes).
- * The raw UID never leaves the process that read it; only this value does.
+ * credential — the badge credential: HMAC-SHA256(credential key, UID bytes),
+ * or for DESFire badges HMAC-SHA256(credential key, 16-byte card number).
+ * The raw UID or number never leaves the process that read it; only this
+ * value does.
  */
 #ifndef SAC_CREDENTIAL_H
 #define SAC_CREDENTIAL_H
@@ -12,6 +14,7 @@
 #define CREDENTIAL_LEN 32
 #define CREDENTIAL_HEX_LEN 64
 #define CREDENTIAL_UID_MAX 10 /* ISO 14443-A UIDs are 4, 7 or 10 bytes */
+#define CREDENTIAL_INPUT_MAX 16 /* a UID, or a DESFire badge's card number */
 
 /* Loads a key file: exactly 64 hex digits, optionally followed by one newline,
  * not readable or writable by group or others (like ssh refuses private
@@ -19,7 +22,12 @@
 int credential_key_load(const char *path, uint8_t key[CREDENTIAL_KEY_LEN], char *err,
 			size_t err_size) __attribute__((warn_unused_result));
 
-/* credential = HMAC-SHA256(key, uid).  uid_len must be 1..CREDENTIAL_UID_MAX.
+/* The same rules for any hex key file of key_len (1..CREDENTIAL_KEY_LEN)
+ * bytes; what names the key in messages ("card key"). */
+int credential_keyfile_load(const char *path, const char *what, uint8_t *key, size_t key_len,
+			    char *err, size_t err_size) __attribute__((warn_unused_result));
+
+/* credential = HMAC-SHA256(key, uid).  uid_len must be 1..CREDENTIAL_INPUT_MAX.
  * Returns 0, or -1. */
 int credential_compute(const uint8_t key[CREDENTIAL_KEY_LEN], const uint8_t *uid, size_t uid_len,
 		       uint8_t out[CREDENTIAL_LEN]) __attribute__((warn_unused_result));

@@ -9,8 +9,17 @@
  * to the next REQA) is reset and answers again: a card that stays is seen on
  * every poll, a card that left is not.  Infinite select is off, so a poll
  * without a card returns at once instead of waiting for one.
+ *
+ * In DESFire mode a selected card must speak ISO 14443-4 and prove the sac
+ * keys (badgecard_read): its identity is then the card number, read under
+ * full encryption.  Its APDUs go through InDataExchange, each bounded by
+ * DEVICE_APDU_TIMEOUT_MS, so a card pulled away mid-exchange ends the poll
+ * instead of hanging it.
  */
 #include "device.h"
+
+#include "badgecard.h"
+#include "desfire.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,29 +32,57 @@
 #include <unistd.h>
 
 #define DEVICE_UART_PREFIX "pn532_uart:"
+#define DEVICE_APDU_TIMEOUT_MS 300
+
+struct device_libnfc_context {
+	nfc_context *nfc;
+	struct device_card card;
+};
 
 /* An open device, and the lock that keeps a second reader off its port. */
 struct device_libnfc {
 	nfc_device *dev;
 	int lock_fd;
+	struct device_card card;
 };
 
-void *device_libnfc_context_new(void)
+void *device_libnfc_context_new(const struct device_card *card)
 {
-	nfc_context *ctx = NULL;
+	struct device_libnfc_context *ctx;
 
 	/* libnfc's info and debug levels print every frame in hex, UIDs
 	 * included; errors only.  The variable overrides libnfc.conf. */
 	if (setenv("LIBNFC_LOG_LEVEL", "1", 1) != 0)
 		return NULL;
-	nfc_init(&ctx);
+	ctx = calloc(1, sizeof(*ctx));
+	if (ctx == NULL)
+		return NULL;
+	nfc_init(&ctx->nfc);
+	if (ctx->nfc == NULL) {
+		free(ctx);
+		return NULL;
+	}
+	ctx->card = *card;
 	return ctx;
+}
+
+void device_libnfc_set_card(void *ctx, const struct device_card *card)
+{
+	struct device_libnfc_context *c = ctx;
+
+	explicit_bzero(&c->card, sizeof(c->card));
+	c->card = *card;
 }
 
 void device_libnfc_context_free(void *ctx)
 {
-	if (ctx != NULL)
-		nfc_exit(ctx);
+	struct device_libnfc_context *c = ctx;
+
+	if (c == NULL)
+		return;
+	nfc_exit(c->nfc);
+	explicit_bzero(c, sizeof(*c));
+	free(c);
 }
 
 static void device_libnfc_close(void *handle)
@@ -58,6 +95,7 @@ static void device_libnfc_close(void *handle)
 		nfc_close(d->dev);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);
+	explicit_bzero(&d->card, sizeof(d->card));
 	free(d);
 }
 
@@ -111,8 +149,10 @@ static bool device_libnfc_supports_iso14443a(nfc_device *dev)
 	return false;
 }
 
-static void *device_libnfc_open(void *ctx, const char *connstring, char *err, size_t err_size)
+static void *device_libnfc_open(void *context, const char *connstring, char *err,
+				size_t err_size)
 {
+	struct device_libnfc_context *ctx = context;
 	struct device_libnfc *d;
 
 	if (ctx == NULL || strlen(connstring) >= NFC_BUFSIZE_CONNSTRING) {
@@ -125,9 +165,10 @@ static void *device_libnfc_open(void *ctx, const char *connstring, char *err, si
 		return NULL;
 	}
 	d->lock_fd = -1;
+	d->card = ctx->card;
 	if (device_libnfc_lock(d, connstring, err, err_size) != 0)
 		goto fail;
-	d->dev = nfc_open(ctx, connstring);
+	d->dev = nfc_open(ctx->nfc, connstring);
 	if (d->dev == NULL) {
 		snprintf(err, err_size, "nfc_open failed (no answer from the chip)");
 		goto fail;
@@ -150,11 +191,50 @@ fail:
 	return NULL;
 }
 
+/* desfire_xfer_fn over InDataExchange. */
+static int device_libnfc_xfer(void *io, const uint8_t *tx, size_t tx_len, uint8_t *rx,
+			      size_t rx_size, size_t *rx_len)
+{
+	int n = nfc_initiator_transceive_bytes(io, tx, tx_len, rx, rx_size, DEVICE_APDU_TIMEOUT_MS);
+
+	if (n < 0)
+		return -1;
+	*rx_len = (size_t)n;
+	return 0;
+}
+
+/* DESFire mode: the card number of the selected target, or why not. */
+static enum device_poll device_libnfc_desfire(struct device_libnfc *d, const nfc_target *target,
+					      uint8_t number[DEVICE_UID_MAX], size_t *len,
+					      char *err, size_t err_size)
+{
+	struct desfire df;
+	int rc;
+
+	if ((target->nti.nai.btSak & 0x20) == 0) {
+		snprintf(err, err_size, "not an ISO 14443-4 card (SAK %02x), so not a DESFire badge",
+			 target->nti.nai.btSak);
+		return DEVICE_REFUSED;
+	}
+	desfire_init(&df, device_libnfc_xfer, d->dev);
+	rc = badgecard_read(&df, d->card.key, target->nti.nai.abtUid, target->nti.nai.szUidLen,
+			    number);
+	if (rc != DESFIRE_OK) {
+		snprintf(err, err_size, "%s", df.why);
+		desfire_clear(&df);
+		return DEVICE_REFUSED;
+	}
+	desfire_clear(&df);
+	*len = BADGECARD_NUMBER_LEN;
+	return DEVICE_CARD;
+}
+
 static enum device_poll device_libnfc_poll(void *handle, uint8_t uid[DEVICE_UID_MAX],
 					   size_t *uid_len, char *err, size_t err_size)
 {
 	const nfc_modulation mod = {.nmt = NMT_ISO14443A, .nbr = NBR_106};
-	nfc_device *dev = ((struct device_libnfc *)handle)->dev;
+	struct device_libnfc *d = handle;
+	nfc_device *dev = d->dev;
 	nfc_target target;
 	enum device_poll result = DEVICE_FAILED;
 	int rc;
@@ -183,9 +263,13 @@ static enum device_poll device_libnfc_poll(void *handle, uint8_t uid[DEVICE_UID_
 		result = DEVICE_NO_CARD;
 		goto out;
 	}
-	memcpy(uid, target.nti.nai.abtUid, target.nti.nai.szUidLen);
-	*uid_len = target.nti.nai.szUidLen;
-	result = DEVICE_CARD;
+	if (d->card.mode == DEVICE_CARD_DESFIRE) {
+		result = device_libnfc_desfire(d, &target, uid, uid_len, err, err_size);
+	} else {
+		memcpy(uid, target.nti.nai.abtUid, target.nti.nai.szUidLen);
+		*uid_len = target.nti.nai.szUidLen;
+		result = DEVICE_CARD;
+	}
 	/* Leave the card alone until the next poll; failure here is harmless
 	 * since the next poll resets the field anyway. */
 	(void)nfc_initiator_deselect_target(dev);

@@ -176,7 +176,8 @@ static void reader_reload(struct reader *r, const char *path)
 	if (strcmp(cfg.id, r->cfg.id) != 0 || strcmp(cfg.spool, r->cfg.spool) != 0)
 		log_warning("reload: a new 'id' or 'spool' takes effect only after a restart");
 	restart_watch = strcmp(cfg.device, r->cfg.device) != 0 ||
-			memcmp(cfg.credential_key, r->cfg.credential_key, CREDENTIAL_KEY_LEN) != 0;
+			memcmp(cfg.credential_key, r->cfg.credential_key, CREDENTIAL_KEY_LEN) != 0 ||
+			memcmp(&cfg.card, &r->cfg.card, sizeof(cfg.card)) != 0;
 	if (uplink_reconfigure(&r->uplink, cfg.controller_host, cfg.controller_port,
 			       cfg.controller_count, tls) != 0) {
 		log_error("reload refused: cannot apply the controllers list");
@@ -189,6 +190,7 @@ static void reader_reload(struct reader *r, const char *path)
 		log_error("reload: the device thread does not stop; device and key unchanged");
 		restart_watch = false;
 		memcpy(cfg.credential_key, r->cfg.credential_key, CREDENTIAL_KEY_LEN);
+		cfg.card = r->cfg.card;
 		free(cfg.device);
 		cfg.device = r->cfg.device;
 		r->cfg.device = NULL;
@@ -205,6 +207,7 @@ static void reader_reload(struct reader *r, const char *path)
 	memset(&cfg, 0, sizeof(cfg));
 	if (restart_watch) {
 		watch_destroy(&r->watch);
+		device_libnfc_set_card(r->nfc, &r->cfg.card);
 		r->watch_initialised = false;
 		if (reader_start_watch(r) != 0)
 			log_error("reload: cannot restart the device thread");
@@ -257,7 +260,7 @@ static int reader_run(struct reader *r, const char *config_path)
 	if (stats.loaded > 0 || stats.corrupt > 0)
 		log_notice("spool: %zu events to deliver from before, %zu corrupt records skipped",
 			   stats.loaded, stats.corrupt);
-	r->nfc = device_libnfc_context_new();
+	r->nfc = device_libnfc_context_new(&r->cfg.card);
 	if (r->nfc == NULL) {
 		log_error("cannot initialise libnfc");
 		goto out;
@@ -279,8 +282,9 @@ static int reader_run(struct reader *r, const char *config_path)
 		goto out;
 	}
 	r->watchdog_usec = daemon_watchdog_interval_usec();
-	log_info("reader %s on %s, %d controller(s)", r->cfg.id, r->cfg.device,
-		 r->cfg.controller_count);
+	log_info("reader %s on %s, %d controller(s), %s cards", r->cfg.id, r->cfg.device,
+		 r->cfg.controller_count,
+		 r->cfg.card.mode == DEVICE_CARD_DESFIRE ? "DESFire" : "UID");
 	daemon_notify_ready("reading badges");
 	while (!daemon_terminate) {
 		struct pollfd pfd[2];

@@ -10,12 +10,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "badgecard.h"
+
 /* Connstrings longer than libnfc's buffer (NFC_BUFSIZE_CONNSTRING) are refused. */
 #define READER_DEVICE_MAX 1023
 
 static const char *const reader_keys[] = {
 	"id",	       "device",      "controllers",	"certificate", "private_key",
-	"controller_ca", "credential_key", "spool",	NULL,
+	"controller_ca", "credential_key", "spool",	"card",	"card_key", NULL,
 };
 
 /* The same rule as the database's sac.ident, so a reader id that the
@@ -104,6 +106,21 @@ enum config_read_result reader_config_load(const char *path, struct reader_confi
 	if (v != NULL)
 		reader_check_spool(cf, v, problems);
 	cfg->spool = reader_dup(v);
+	v = config_get_string(cf, "card", false, problems);
+	if (v == NULL || strcmp(v, "uid") == 0)
+		cfg->card.mode = DEVICE_CARD_UID;
+	else if (strcmp(v, "desfire") == 0)
+		cfg->card.mode = DEVICE_CARD_DESFIRE;
+	else
+		config_problem(problems, path, config_find(cf, "card")->line,
+			       "'card' must be 'uid' or 'desfire', not '%s'", v);
+	v = config_get_string(cf, "card_key", false, problems);
+	if (v != NULL && badgecard_key_load(v, cfg->card.key, err, sizeof(err)) != 0)
+		config_problem(problems, path, config_find(cf, "card_key")->line, "%s", err);
+	if (v == NULL && cfg->card.mode == DEVICE_CARD_DESFIRE)
+		config_problem(problems, path, config_find(cf, "card")->line,
+			       "'card = desfire' needs 'card_key' (the file of the AES card key)");
+	cfg->card_key_file = reader_dup(v);
 	config_file_free(cf);
 	return CONFIG_READ_OK;
 }
@@ -121,5 +138,6 @@ void reader_config_free(struct reader_config *cfg)
 	free(cfg->controller_ca);
 	free(cfg->credential_key_file);
 	free(cfg->spool);
+	free(cfg->card_key_file);
 	explicit_bzero(cfg, sizeof(*cfg));
 }

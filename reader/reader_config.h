@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "credential.h"
+#include "device.h"
 
 #define READER_CONTROLLERS_MAX 8
 
@@ -28,6 +29,8 @@ struct reader_config {
 	char *credential_key_file;
 	uint8_t credential_key[CREDENTIAL_KEY_LEN];
 	char *spool;
+	struct device_card card; /* card = uid|desfire, and card_key for desfire */
+	char *card_key_file;
 };
 
 /* Reads [reader] of path into *cfg.  Returns CONFIG_READ_OK (the

@@ -55,6 +55,7 @@ static void watch_fault(struct watch *w, int64_t now_ms, const char *what, const
 		w->ops->close(w->handle);
 	w->handle = NULL;
 	w->card_in_field = false;
+	w->refused_in_field = false;
 	explicit_bzero(w->card_credential, sizeof(w->card_credential));
 	w->misses = 0;
 	w->failures++;
@@ -101,22 +102,39 @@ enum watch_result watch_step(struct watch *w, int64_t now_ms, uint8_t credential
 	}
 	w->failures = 0;
 	w->backoff_ms = WATCH_BACKOFF_MIN_MS;
+	if (polled == DEVICE_REFUSED) {
+		/* No credential, no event; one log line per presentation. */
+		w->misses = 0;
+		if (!w->card_in_field) {
+			w->refused++;
+			log_warning("card authentication failed: %s (no event; %lu refused since start)",
+				    err, w->refused);
+			w->card_in_field = true;
+			w->refused_in_field = true;
+			explicit_bzero(w->card_credential, sizeof(w->card_credential));
+		}
+		/* A card already accepted in this presentation that misses one
+		 * exchange (a brief RF glitch) stays the same presentation. */
+		goto out;
+	}
 	if (polled == DEVICE_NO_CARD) {
 		if (w->card_in_field && ++w->misses >= WATCH_REMOVE_MISSES) {
 			w->card_in_field = false;
+			w->refused_in_field = false;
 			explicit_bzero(w->card_credential, sizeof(w->card_credential));
 			log_debug("card left the field");
 		}
 		goto out;
 	}
 	if (credential_compute(w->key, uid, uid_len, cred) != 0) {
-		log_error("cannot compute a credential (UID of %zu bytes)", uid_len);
+		log_error("cannot compute a credential (identity of %zu bytes)", uid_len);
 		goto out;
 	}
 	w->misses = 0;
 	if (w->card_in_field && memcmp(cred, w->card_credential, CREDENTIAL_LEN) == 0)
 		goto out; /* still held: the same presentation */
 	w->card_in_field = true;
+	w->refused_in_field = false;
 	memcpy(w->card_credential, cred, CREDENTIAL_LEN);
 	memcpy(credential, cred, CREDENTIAL_LEN);
 	result = WATCH_TAP;

@@ -5,9 +5,12 @@
  * fails is closed and opened again with backoff: a device fault never ends
  * the reader.
  *
- * The UID is turned into the credential (HMAC-SHA256 with the credential
- * key) as soon as it is read and wiped; watch remembers only the credential
- * of the card in the field.  watch_step is the loop body (testable with a
+ * The card's identity (its UID, or in DESFire mode the card number) is turned
+ * into the credential (HMAC-SHA256 with the credential key) as soon as it is
+ * read and wiped; watch remembers only the credential of the card in the
+ * field.  A card that fails authentication (DEVICE_REFUSED) makes no tap and
+ * no event: it is logged once per presentation as "card authentication
+ * failed" with the reason, and counted.  watch_step is the loop body (testable with a
  * fake device); watch_start runs it on its own thread and writes each tap as
  * a struct spool_event to a pipe.
  */
@@ -38,6 +41,8 @@ struct watch {
 	int64_t backoff_ms;
 	unsigned failures;	/* in a row */
 	bool card_in_field;
+	bool refused_in_field; /* the card in the field failed authentication */
+	unsigned long refused; /* presentations refused since start */
 	uint8_t card_credential[CREDENTIAL_LEN];
 	int misses;
 

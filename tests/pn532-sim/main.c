@@ -25,7 +25,9 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "cardcrypto.h"
 #include "daemon.h"
+#include "desfire_card.h"
 #include "hex.h"
 #include "log.h"
 #include "pn532_chip.h"
@@ -36,6 +38,7 @@
 #define SIM_IN_MAX 2048
 #define SIM_OUT_MAX 8192
 #define SIM_WAIT_LIMIT_MS 10000
+#define SIM_CARDS 8
 
 enum sim_fault {
 	SIM_FAULT_NONE,
@@ -62,6 +65,15 @@ struct sim {
 	bool muted;
 	enum sim_fault fault;
 	bool quit;
+	/* DESFire cards, kept (with what was written to them) while out of the field */
+	struct {
+		bool used;
+		char name[SIM_CARD_NAME_MAX + 1];
+		struct desfire_card card;
+	} cards[SIM_CARDS];
+	int current; /* the DESFire card in the field, or -1 */
+	bool cut_armed;
+	uint32_t cut_left;
 	uint8_t in[SIM_IN_MAX];
 	size_t in_len;
 	uint8_t out[SIM_OUT_MAX];
@@ -75,7 +87,8 @@ static void sim_usage(FILE *fp)
 		    "       pn532-sim --help | --version\n"
 		    "Emulates a PN532 chip on a pseudo-terminal; control lines:\n"
 		    "  present <uid-hex> [<atqa-hex4> <sak-hex2>] | remove | mute | unmute |\n"
-		    "  error | garbage | status | wait-polls <n> | quit\n");
+		    "  error | garbage | status | wait-polls <n> | quit |\n"
+		    "  desfire <name> <uid-hex> [random] | present-card <name> | cut-after <n>\n");
 }
 
 static void sim_queue(struct sim *sim, const uint8_t *bytes, size_t len)
@@ -170,6 +183,84 @@ static void sim_reply(struct sim_client *client, const char *text)
 	}
 }
 
+/* InDataExchange to the DESFire card in the field. */
+static int sim_card_apdu(void *ctx, const uint8_t *in, size_t len, uint8_t *out, size_t out_size)
+{
+	struct sim *sim = ctx;
+
+	if (sim->current < 0)
+		return -1;
+	if (sim->cut_armed) {
+		if (sim->cut_left == 0) {
+			/* Pulled away in the middle of the exchange. */
+			sim->cut_armed = false;
+			sim->chip.card_present = false;
+			sim->chip.selected = false;
+			sim->current = -1;
+			log_debug("card pulled away");
+			return -1;
+		}
+		sim->cut_left--;
+	}
+	return desfire_card_apdu(&sim->cards[sim->current].card, in, len, out, out_size);
+}
+
+static int sim_find_card(const struct sim *sim, const char *name)
+{
+	int i;
+
+	for (i = 0; i < SIM_CARDS; i++)
+		if (sim->cards[i].used && strcmp(sim->cards[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+/* `desfire` and `present-card`.  Returns NULL or the error reply. */
+static const char *sim_desfire(struct sim *sim, const struct sim_control_cmd *cmd)
+{
+	struct desfire_card *card;
+	struct pn532_card *pc = &sim->chip.card;
+	int i = sim_find_card(sim, cmd->name);
+
+	if (cmd->verb == SIM_DESFIRE) {
+		if (i >= 0)
+			return "error a card of that name exists\n";
+		for (i = 0; i < SIM_CARDS && sim->cards[i].used; i++)
+			;
+		if (i == SIM_CARDS)
+			return "error too many cards\n";
+		if (desfire_card_new(&sim->cards[i].card, cmd->uid, cmd->uid_len, cmd->random_id) != 0)
+			return "error bad UID\n";
+		sim->cards[i].used = true;
+		strcpy(sim->cards[i].name, cmd->name);
+		return NULL;
+	}
+	if (i < 0)
+		return "error no card of that name\n";
+	card = &sim->cards[i].card;
+	desfire_card_reset(card);
+	memset(pc, 0, sizeof(*pc));
+	if (card->random_id) {
+		pc->uid[0] = 0x08;
+		if (cardcrypto_random(pc->uid + 1, 3) != 0)
+			return "error no random bytes\n";
+		pc->uid_len = 4;
+		pc->atqa[1] = 0x04;
+	} else {
+		memcpy(pc->uid, card->uid, card->uid_len);
+		pc->uid_len = card->uid_len;
+		pc->atqa[1] = 0x44;
+	}
+	pc->atqa[0] = 0x03;
+	pc->sak = 0x20; /* ISO 14443-4 */
+	sim->current = i;
+	sim->cut_armed = false;
+	sim->chip.apdu = sim_card_apdu;
+	sim->chip.apdu_ctx = sim;
+	sim->chip.card_present = true;
+	return NULL;
+}
+
 static void sim_execute(struct sim *sim, struct sim_client *client, const char *line, size_t len)
 {
 	struct sim_control_cmd cmd;
@@ -182,13 +273,32 @@ static void sim_execute(struct sim *sim, struct sim_client *client, const char *
 		return;
 	}
 	switch (cmd.verb) {
+	case SIM_DESFIRE:
+	case SIM_PRESENT_CARD: {
+		const char *err = sim_desfire(sim, &cmd);
+
+		if (err != NULL) {
+			sim_reply(client, err);
+			return;
+		}
+		break;
+	}
+	case SIM_CUT_AFTER:
+		sim->cut_armed = true;
+		sim->cut_left = cmd.count;
+		break;
 	case SIM_PRESENT:
+		sim->chip.apdu = NULL;
+		sim->current = -1;
 		sim->chip.card = cmd.card;
 		sim->chip.card_present = true;
 		explicit_bzero(&cmd, sizeof(cmd));
 		log_debug("card present");
 		break;
 	case SIM_REMOVE:
+		sim->chip.apdu = NULL;
+		sim->current = -1;
+		sim->cut_armed = false;
 		sim->chip.card_present = false;
 		sim->chip.selected = false;
 		explicit_bzero(&sim->chip.card, sizeof(sim->chip.card));
@@ -380,6 +490,7 @@ static int sim_run(const char *pty_file, const char *control, const char *uid_he
 
 	memset(&sim, 0, sizeof(sim));
 	sim.master = sim.slave = sim.listen_fd = -1;
+	sim.current = -1;
 	for (i = 0; i < SIM_CLIENTS; i++)
 		sim.clients[i].fd = -1;
 	if (uid_hex != NULL) {
@@ -443,6 +554,7 @@ out:
 	if (sim.master >= 0)
 		close(sim.master);
 	explicit_bzero(&sim.chip, sizeof(sim.chip));
+	explicit_bzero(sim.cards, sizeof(sim.cards));
 	return rc;
 }
 

@@ -218,6 +218,21 @@ int pn532_chip_answer(struct pn532_chip *chip, const uint8_t *cmd, size_t len, u
 	case CMD_IN_AUTO_POLL:
 		return pn532_auto_poll(chip, p, n, out);
 	case CMD_IN_DATA_EXCHANGE:
+		/* Tg, then the card's APDU (the chip does the ISO 14443-4 block
+		 * framing and chaining itself). */
+		if (chip->apdu != NULL && chip->card_present && chip->selected && n >= 2) {
+			int a = chip->apdu(chip->apdu_ctx, p + 1, n - 1, out + r + 1,
+					   out_size - r - 1);
+
+			if (a < 0) {
+				out[r++] = STATUS_TIMEOUT;
+				break;
+			}
+			out[r++] = STATUS_OK;
+			r += (size_t)a;
+			break;
+		}
+		/* fall through */
 	case CMD_IN_COMMUNICATE_THRU:
 		/* The selected card answers (with nothing); without one the
 		 * exchange times out, which is how libnfc's presence check learns

@@ -34,6 +34,11 @@ struct pn532_chip {
 	uint16_t reg_addr[PN532_REGISTERS]; /* registers written, for ReadRegister */
 	uint8_t reg_value[PN532_REGISTERS];
 	size_t reg_count;
+	/* The ISO 14443-4 card behind InDataExchange, if any: answers one
+	 * APDU into out (its length), or -1 for no answer (the exchange times
+	 * out).  NULL: the card answers every exchange with nothing. */
+	int (*apdu)(void *ctx, const uint8_t *in, size_t len, uint8_t *out, size_t out_size);
+	void *apdu_ctx;
 };
 
 /* Fills card with uid and the usual ATQA/SAK for its length (4: 00 04/08,

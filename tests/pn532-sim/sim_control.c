@@ -74,26 +74,60 @@ int sim_control_parse(const char *line, size_t len, struct sim_control_cmd *cmd,
 			cmd->verb = simple[i].verb;
 			return 0;
 		}
-	if (sim_word_is(words[0], lens[0], "wait-polls")) {
+	if (sim_word_is(words[0], lens[0], "wait-polls") ||
+	    sim_word_is(words[0], lens[0], "cut-after")) {
+		bool wait = words[0][0] == 'w';
+		const char *usage = wait ? "usage: wait-polls <1..999999>" : "usage: cut-after <0..999999>";
 		uint32_t v = 0;
 
 		if (n != 2 || lens[1] == 0 || lens[1] > 6) {
-			*why = "usage: wait-polls <1..999999>";
+			*why = usage;
 			return -1;
 		}
 		for (i = 0; i < lens[1]; i++) {
 			if (words[1][i] < '0' || words[1][i] > '9') {
-				*why = "usage: wait-polls <1..999999>";
+				*why = usage;
 				return -1;
 			}
 			v = v * 10 + (uint32_t)(words[1][i] - '0');
 		}
-		if (v == 0) {
-			*why = "usage: wait-polls <1..999999>";
+		if (v == 0 && wait) {
+			*why = usage;
 			return -1;
 		}
-		cmd->verb = SIM_WAIT_POLLS;
+		cmd->verb = wait ? SIM_WAIT_POLLS : SIM_CUT_AFTER;
 		cmd->count = v;
+		return 0;
+	}
+	if (sim_word_is(words[0], lens[0], "desfire") ||
+	    sim_word_is(words[0], lens[0], "present-card")) {
+		bool create = words[0][1] == 'e' && lens[0] == 7;
+
+		if ((create && n != 3 && n != 4) || (!create && n != 2)) {
+			*why = create ? "usage: desfire <name> <uid-hex> [random]"
+				      : "usage: present-card <name>";
+			return -1;
+		}
+		if (lens[1] > SIM_CARD_NAME_MAX) {
+			*why = "a card name has at most 16 characters";
+			return -1;
+		}
+		memcpy(cmd->name, words[1], lens[1]);
+		cmd->name[lens[1]] = '\0';
+		cmd->verb = create ? SIM_DESFIRE : SIM_PRESENT_CARD;
+		if (!create)
+			return 0;
+		uid_len = hex_decode(words[2], lens[2], cmd->uid, sizeof(cmd->uid));
+		if (uid_len != 7 && uid_len != 10) {
+			*why = "a DESFire UID is 7 or 10 bytes of hex";
+			return -1;
+		}
+		cmd->uid_len = (size_t)uid_len;
+		if (n == 4 && !sim_word_is(words[3], lens[3], "random")) {
+			*why = "usage: desfire <name> <uid-hex> [random]";
+			return -1;
+		}
+		cmd->random_id = n == 4;
 		return 0;
 	}
 	if (!sim_word_is(words[0], lens[0], "present")) {

@@ -9,11 +9,18 @@
  *   garbage                                       answer the next command with a corrupt frame
  *   status                                        "ok card=… muted=… commands=N polls=N"
  *   wait-polls <n>                                reply once n more polls were answered
+ *   desfire <name> <uid-hex> [random]             a new factory-fresh DESFire EV2 card
+ *                                                 (7 or 10-byte UID; random: shows a random
+ *                                                 4-byte UID in anticollision)
+ *   present-card <name>                           that DESFire card enters the field
+ *   cut-after <n>                                 the card leaves the field after answering
+ *                                                 n more exchanges (0: at the next one)
  *   quit                                          exit
  */
 #ifndef SIM_CONTROL_H
 #define SIM_CONTROL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,12 +38,21 @@ enum sim_control_verb {
 	SIM_STATUS,
 	SIM_WAIT_POLLS,
 	SIM_QUIT,
+	SIM_DESFIRE,
+	SIM_PRESENT_CARD,
+	SIM_CUT_AFTER,
 };
+
+#define SIM_CARD_NAME_MAX 16
 
 struct sim_control_cmd {
 	enum sim_control_verb verb;
 	struct pn532_card card; /* SIM_PRESENT */
-	uint32_t count;		/* SIM_WAIT_POLLS */
+	uint32_t count;		/* SIM_WAIT_POLLS, SIM_CUT_AFTER */
+	char name[SIM_CARD_NAME_MAX + 1]; /* SIM_DESFIRE, SIM_PRESENT_CARD */
+	uint8_t uid[PN532_UID_MAX];	  /* SIM_DESFIRE */
+	size_t uid_len;
+	bool random_id;
 };
 
 /* Parses one line of len bytes (without its LF; a trailing CR is allowed).

@@ -199,7 +199,7 @@ static void test_credential_key(void **state)
 	assert_int_equal(strlen(cred), 64);
 	assert_true(hex_is_lower(cred, 64));
 	assert_int_equal(credential_compute_hex(key, uid, 0, cred), -1);
-	assert_int_equal(credential_compute_hex(key, uid, 11, cred), -1);
+	assert_int_equal(credential_compute_hex(key, uid, CREDENTIAL_INPUT_MAX + 1, cred), -1);
 
 	write_file(path, good, 0640);
 	assert_int_equal(credential_key_load(path, key, err, sizeof(err)), -1);
