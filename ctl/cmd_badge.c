@@ -1,9 +1,14 @@
 /*
- * cmd_badge — `sacctl badge enroll|revoke`: sacctl computes the badge's
+ * cmd_badge — `sacctl badge enroll|revoke|issue`: sacctl computes the badge's
  * credential here, HMAC-SHA256(credential key, UID), exactly as sac-reader
  * does, and sends only that to the database.  The UID is input only: it is
  * never printed, logged or sent, and neither is the credential.  `--uid -`
  * reads the UID from standard input, out of sight of `ps`.
+ *
+ * `badge issue` personalises a DESFire card on an NFC reader (card_nfc.h)
+ * and enrolls HMAC-SHA256(credential key, card number): the card number is
+ * random, lives only on the card, and is never printed or stored.  So a
+ * lost DESFire badge is revoked by its badge id (`badge revoke --badge ID`).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -12,7 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "badgecard.h"
 #include "badgeuid.h"
+#include "card_nfc.h"
 #include "commands.h"
 #include "credential.h"
 #include "ctldb.h"
@@ -44,6 +51,23 @@ static int badge_read_uid(const struct ctl *ctl, const char *arg, uint8_t uid[CR
 	return rc == 0 ? CTL_EXIT_OK : ctl_usage_error(ctl, BADGE_UID_HELP);
 }
 
+/* Loads the credential key (--key, else $SAC_CREDENTIAL_KEY_FILE, else
+ * BADGE_DEFAULT_KEY).  Unreadable: exit 3; readable but unfit: exit 2. */
+static int badge_load_key(const char *key_path, uint8_t key[CREDENTIAL_KEY_LEN])
+{
+	char err[512];
+
+	if (key_path == NULL)
+		key_path = getenv("SAC_CREDENTIAL_KEY_FILE");
+	if (key_path == NULL || key_path[0] == '\0')
+		key_path = BADGE_DEFAULT_KEY;
+	if (access(key_path, R_OK) != 0)
+		return ctl_fail(CTL_EXIT_ENV, "credential key %s: %s", key_path, strerror(errno));
+	if (credential_key_load(key_path, key, err, sizeof(err)) != 0)
+		return ctl_fail(CTL_EXIT_USAGE, "%s", err);
+	return CTL_EXIT_OK;
+}
+
 /* The credential for the UID under the key file (--key, else
  * $SAC_CREDENTIAL_KEY_FILE, else BADGE_DEFAULT_KEY).  An unreadable key file
  * is exit 3; one that is readable but unfit (too open, malformed) exit 2. */
@@ -53,24 +77,14 @@ static int badge_credential(const struct ctl *ctl, const char *key_path, const c
 	uint8_t key[CREDENTIAL_KEY_LEN];
 	uint8_t uid[CREDENTIAL_UID_MAX];
 	size_t uid_len = 0;
-	char err[512];
 	int status;
 
 	status = badge_read_uid(ctl, uid_arg, uid, &uid_len);
 	if (status != CTL_EXIT_OK)
 		goto out;
-	if (key_path == NULL)
-		key_path = getenv("SAC_CREDENTIAL_KEY_FILE");
-	if (key_path == NULL || key_path[0] == '\0')
-		key_path = BADGE_DEFAULT_KEY;
-	if (access(key_path, R_OK) != 0) {
-		status = ctl_fail(CTL_EXIT_ENV, "credential key %s: %s", key_path, strerror(errno));
+	status = badge_load_key(key_path, key);
+	if (status != CTL_EXIT_OK)
 		goto out;
-	}
-	if (credential_key_load(key_path, key, err, sizeof(err)) != 0) {
-		status = ctl_fail(CTL_EXIT_USAGE, "%s", err);
-		goto out;
-	}
 	if (credential_compute(key, uid, uid_len, credential) != 0)
 		status = ctl_fail(CTL_EXIT_ENV, "cannot compute the credential");
 out:
@@ -146,9 +160,10 @@ out:
 int cmd_badge_revoke(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"revoke badges", "sac_admin"};
-	const char *uid, *key;
+	const char *uid, *key, *badge;
 	const struct ctl_arg args[] = {
-		{.name = "uid", .required = true, .value = &uid},
+		{.name = "uid", .value = &uid},
+		{.name = "badge", .value = &badge},
 		{.name = "key", .value = &key},
 		{0},
 	};
@@ -160,6 +175,21 @@ int cmd_badge_revoke(struct ctl *ctl, int argc, char **argv)
 	memset(credential, 0, sizeof(credential));
 	if (!ctl_args_parse(ctl, argc, argv, args, &status))
 		return status;
+	if ((uid == NULL) == (badge == NULL))
+		return ctl_usage_error(ctl, "give either --uid HEX|- or --badge ID");
+	if (badge != NULL) {
+		const char *values[] = {badge};
+
+		if (!badge_is_id(badge))
+			return ctl_usage_error(ctl, "--badge must be a badge id (a positive number)");
+		status = ctldb_call(ctl, &purpose, "SELECT sac.badge_revoke_id($1::bigint)", 1,
+				    values, &res);
+		if (status != CTL_EXIT_OK)
+			goto out;
+		id = ctldb_single_value(res);
+		status = id != NULL ? ctl_print_id(ctl, "badge_id", id) : CTL_EXIT_ENV;
+		goto out;
+	}
 	status = badge_credential(ctl, key, uid, credential);
 	if (status != CTL_EXIT_OK)
 		goto out;
@@ -178,5 +208,131 @@ int cmd_badge_revoke(struct ctl *ctl, int argc, char **argv)
 out:
 	explicit_bzero(credential, sizeof(credential));
 	PQclear(res);
+	return status;
+}
+
+/* Enrolls credential for person (NULL: pool) and, when the card held an
+ * earlier number, retires that number's badge.  Prints the new badge id. */
+static int badge_enroll_issued(struct ctl *ctl, const uint8_t credential[CREDENTIAL_LEN],
+			       const uint8_t *old_credential, const char *person,
+			       const char *valid_until)
+{
+	static const struct ctldb_purpose purpose = {"issue badges", "sac_admin"};
+	PGresult *res = NULL;
+	const char *id;
+	int status;
+
+	if (old_credential != NULL) {
+		const char *values[] = {(const char *)old_credential};
+		const int lengths[] = {CREDENTIAL_LEN};
+		const int formats[] = {1};
+
+		status = ctldb_call_params(ctl, &purpose, "SELECT sac.badge_retire($1::bytea)", 1,
+					   values, lengths, formats, &res);
+		if (status != CTL_EXIT_OK)
+			goto out;
+		if (!PQgetisnull(res, 0, 0))
+			fprintf(stderr, "sacctl: the card's previous badge %s is revoked\n",
+				PQgetvalue(res, 0, 0));
+		PQclear(res);
+		res = NULL;
+	}
+	{
+		const char *values[] = {(const char *)credential, person, valid_until};
+		const int lengths[] = {CREDENTIAL_LEN, 0, 0};
+		const int formats[] = {1, 0, 0};
+
+		status = ctldb_call_params(ctl, &purpose,
+					   "SELECT sac.badge_enroll($1::bytea, $2::bigint, "
+					   "$3::timestamptz)",
+					   3, values, lengths, formats, &res);
+	}
+	if (status != CTL_EXIT_OK)
+		goto out;
+	id = ctldb_single_value(res);
+	status = id != NULL ? ctl_print_id(ctl, "badge_id", id) : CTL_EXIT_ENV;
+out:
+	PQclear(res);
+	return status;
+}
+
+int cmd_badge_issue(struct ctl *ctl, int argc, char **argv)
+{
+	const char *device, *card_key_path, *person, *key, *valid_until;
+	bool pool;
+	const struct ctl_arg args[] = {
+		{.name = "device", .required = true, .value = &device},
+		{.name = "card-key", .required = true, .value = &card_key_path},
+		{.name = "person", .value = &person},
+		{.name = "pool", .flag = &pool},
+		{.name = "key", .value = &key},
+		{.name = "valid-until", .value = &valid_until},
+		{0},
+	};
+	uint8_t key_bytes[CREDENTIAL_KEY_LEN], card_key[BADGECARD_KEY_LEN];
+	uint8_t number[BADGECARD_NUMBER_LEN], old_number[BADGECARD_NUMBER_LEN];
+	uint8_t credential[CREDENTIAL_LEN], old_credential[CREDENTIAL_LEN];
+	char err[512];
+	bool had_old = false;
+	int status;
+
+	memset(credential, 0, sizeof(credential));
+	memset(old_credential, 0, sizeof(old_credential));
+	memset(number, 0, sizeof(number));
+	memset(old_number, 0, sizeof(old_number));
+	memset(card_key, 0, sizeof(card_key));
+	memset(key_bytes, 0, sizeof(key_bytes));
+	if (!ctl_args_parse(ctl, argc, argv, args, &status))
+		return status;
+	if ((person == NULL) == !pool)
+		return ctl_usage_error(ctl, "give either --person ID or --pool");
+	if (person != NULL && !badge_is_id(person))
+		return ctl_usage_error(ctl, "--person must be a person id (a positive number)");
+	if (valid_until != NULL && !timearg_is_iso8601(valid_until))
+		return ctl_usage_error(ctl, "--valid-until must be an ISO-8601 date or date-time, "
+					    "e.g. 2026-12-31 or 2026-12-31T18:00:00Z");
+	status = badge_load_key(key, key_bytes);
+	if (status != CTL_EXIT_OK)
+		goto out;
+	if (access(card_key_path, R_OK) != 0) {
+		status = ctl_fail(CTL_EXIT_ENV, "card key %s: %s", card_key_path, strerror(errno));
+		goto out;
+	}
+	if (badgecard_key_load(card_key_path, card_key, err, sizeof(err)) != 0) {
+		status = ctl_fail(CTL_EXIT_USAGE, "%s", err);
+		goto out;
+	}
+	/* The database first: a caller who may not enroll finds out before a
+	 * card is written. */
+	status = ctldb_connect(ctl);
+	if (status != CTL_EXIT_OK)
+		goto out;
+	switch (card_nfc_issue(device, card_key, number, old_number, &had_old, err, sizeof(err))) {
+	case CARD_NFC_OK:
+		break;
+	case CARD_NFC_DEVICE:
+		status = ctl_fail(CTL_EXIT_ENV, "%s", err);
+		goto out;
+	default:
+		status = ctl_fail(CTL_EXIT_USAGE, "the card cannot be issued: %s", err);
+		goto out;
+	}
+	if (credential_compute(key_bytes, number, sizeof(number), credential) != 0 ||
+	    (had_old &&
+	     credential_compute(key_bytes, old_number, sizeof(old_number), old_credential) != 0)) {
+		status = ctl_fail(CTL_EXIT_ENV, "cannot compute the credential");
+		goto out;
+	}
+	status = badge_enroll_issued(ctl, credential, had_old ? old_credential : NULL, person,
+				     valid_until);
+	if (status != CTL_EXIT_OK)
+		fprintf(stderr, "sacctl: the card is personalised but not enrolled; issue it again\n");
+out:
+	explicit_bzero(key_bytes, sizeof(key_bytes));
+	explicit_bzero(card_key, sizeof(card_key));
+	explicit_bzero(number, sizeof(number));
+	explicit_bzero(old_number, sizeof(old_number));
+	explicit_bzero(credential, sizeof(credential));
+	explicit_bzero(old_credential, sizeof(old_credential));
 	return status;
 }

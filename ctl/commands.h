@@ -29,6 +29,7 @@ int cmd_person_add(struct ctl *ctl, int argc, char **argv);
 /* cmd_badge.c */
 int cmd_badge_enroll(struct ctl *ctl, int argc, char **argv);
 int cmd_badge_revoke(struct ctl *ctl, int argc, char **argv);
+int cmd_badge_issue(struct ctl *ctl, int argc, char **argv);
 
 /* cmd_emergency.c */
 int cmd_officer_certify(struct ctl *ctl, int argc, char **argv);

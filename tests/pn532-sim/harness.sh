@@ -135,3 +135,52 @@ spool_record() {
     cat "$T_DIR/.rec"
     gzip -c <"$T_DIR/.rec" | tail -c 8 | head -c 4
 }
+
+# --- DESFire badges (card = desfire) ----------------------------------------
+
+# card_key_make FILE: a new AES card key (32 hex digits, mode 0600)
+card_key_make() { (umask 077; openssl rand -hex 16 >"$1"); }
+
+# reader_conf_desfire NAME CONTROLLERS CARD_KEY: reader_conf, then card = desfire.
+reader_conf_desfire() {
+    reader_conf "$1" "$2" || return 1
+    printf 'card           = desfire\ncard_key       = %s\n' "$3" >>"$T_DIR/$1.conf"
+}
+
+# issue SIM CARD CARD_KEY ARGS...: sacctl badge issue on the card CARD of emulator
+# SIM (which no reader may be using); prints sacctl's output.
+issue() {
+    local name=$1 card=$2 key=$3; shift 3
+    sim "$name" present-card "$card" >/dev/null || return 1
+    sacctl badge issue --device "pn532_uart:$(sim_pty "$name")" --card-key "$key" \
+        --key "$T_DIR/credential.key" "$@"
+    local rc=$?
+    sim "$name" remove >/dev/null
+    return $rc
+}
+
+# refusals NAME: "card authentication failed" lines in the reader's log
+refusals() { grep -c -- "card authentication failed" "$T_DIR/$1.log"; }
+refusals_are() { [ "$(refusals "$1")" = "$2" ]; }
+
+# tap_card NAME CARD: like tap, with a DESFire card of the emulator.
+tap_card() {
+    local before; before=$(taps "$1")
+    sim "$1" present-card "$2" >/dev/null
+    wait_for 10 taps_are "$1" $((before + 1)) || { echo "no event for $2 on $1" >&2; return 1; }
+    sim "$1" remove >/dev/null
+    sim "$1" wait-polls 4 >/dev/null
+}
+
+# refused_card NAME CARD [CONTROL...]: presents CARD (after the control lines,
+# e.g. "cut-after 2"), waits for one more refusal, removes it and waits
+# until the reader polled an empty field.
+refused_card() {
+    local name=$1 card=$2 before line; shift 2
+    before=$(refusals "$name")
+    for line in "$@"; do sim "$name" "$line" >/dev/null || return 1; done
+    sim "$name" present-card "$card" >/dev/null
+    wait_for 10 refusals_are "$name" $((before + 1)) || { echo "no refusal for $card" >&2; return 1; }
+    sim "$name" remove >/dev/null
+    sim "$name" wait-polls 4 >/dev/null
+}

@@ -254,7 +254,6 @@ static const char *sim_desfire(struct sim *sim, const struct sim_control_cmd *cm
 	pc->atqa[0] = 0x03;
 	pc->sak = 0x20; /* ISO 14443-4 */
 	sim->current = i;
-	sim->cut_armed = false;
 	sim->chip.apdu = sim_card_apdu;
 	sim->chip.apdu_ctx = sim;
 	sim->chip.card_present = true;
@@ -282,6 +281,23 @@ static void sim_execute(struct sim *sim, struct sim_client *client, const char *
 			return;
 		}
 		break;
+	}
+	case SIM_SECRET: {
+		/* The test's view of what the card stores (its first file), to
+		 * prove that it appears nowhere else. */
+		const struct desfire_card_file *f;
+		char hex[2 * DESFIRE_CARD_FILE_MAX + 1];
+		int c = sim_find_card(sim, cmd.name);
+
+		if (c < 0 || !sim->cards[c].card.apps[0].used ||
+		    !(f = &sim->cards[c].card.apps[0].files[0])->used ||
+		    hex_encode(f->data, f->size, hex, sizeof(hex)) != 0) {
+			sim_reply(client, "error no such card or file\n");
+			return;
+		}
+		snprintf(reply, sizeof(reply), "ok %s\n", hex);
+		sim_reply(client, reply);
+		return;
 	}
 	case SIM_CUT_AFTER:
 		sim->cut_armed = true;

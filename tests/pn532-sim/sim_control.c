@@ -100,12 +100,14 @@ int sim_control_parse(const char *line, size_t len, struct sim_control_cmd *cmd,
 		return 0;
 	}
 	if (sim_word_is(words[0], lens[0], "desfire") ||
-	    sim_word_is(words[0], lens[0], "present-card")) {
+	    sim_word_is(words[0], lens[0], "present-card") ||
+	    sim_word_is(words[0], lens[0], "secret")) {
 		bool create = words[0][1] == 'e' && lens[0] == 7;
+		bool secret = words[0][0] == 's';
 
 		if ((create && n != 3 && n != 4) || (!create && n != 2)) {
 			*why = create ? "usage: desfire <name> <uid-hex> [random]"
-				      : "usage: present-card <name>";
+				      : "usage: present-card|secret <name>";
 			return -1;
 		}
 		if (lens[1] > SIM_CARD_NAME_MAX) {
@@ -114,7 +116,7 @@ int sim_control_parse(const char *line, size_t len, struct sim_control_cmd *cmd,
 		}
 		memcpy(cmd->name, words[1], lens[1]);
 		cmd->name[lens[1]] = '\0';
-		cmd->verb = create ? SIM_DESFIRE : SIM_PRESENT_CARD;
+		cmd->verb = create ? SIM_DESFIRE : secret ? SIM_SECRET : SIM_PRESENT_CARD;
 		if (!create)
 			return 0;
 		uid_len = hex_decode(words[2], lens[2], cmd->uid, sizeof(cmd->uid));

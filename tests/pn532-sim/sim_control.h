@@ -13,6 +13,8 @@
  *                                                 (7 or 10-byte UID; random: shows a random
  *                                                 4-byte UID in anticollision)
  *   present-card <name>                           that DESFire card enters the field
+ *   secret <name>                                 "ok <hex>": the first file of the card's
+ *                                                 first application (for privacy tests)
  *   cut-after <n>                                 the card leaves the field after answering
  *                                                 n more exchanges (0: at the next one)
  *   quit                                          exit
@@ -41,6 +43,7 @@ enum sim_control_verb {
 	SIM_DESFIRE,
 	SIM_PRESENT_CARD,
 	SIM_CUT_AFTER,
+	SIM_SECRET,
 };
 
 #define SIM_CARD_NAME_MAX 16
