@@ -126,10 +126,15 @@ static int run_send(const struct options *o, struct tls_context *ctx)
 
 	do {
 		if (in_len == in_cap) {
+			char *grown;
+
 			in_cap = in_cap ? in_cap * 2 : 65536;
-			input = realloc(input, in_cap);
-			if (input == NULL)
+			grown = realloc(input, in_cap);
+			if (grown == NULL) {
+				free(input);
 				return 3;
+			}
+			input = grown;
 		}
 		n = read(STDIN_FILENO, input + in_len, in_cap - in_len);
 		if (n > 0)
@@ -213,12 +218,15 @@ static int load_creds(const char *path)
 		if (strlen(line) < PROTO_CREDENTIAL_HEX)
 			continue;
 		if (creds_count == cap) {
+			void *grown;
+
 			cap = cap ? cap * 2 : 64;
-			creds = realloc(creds, cap * sizeof(*creds));
-			if (creds == NULL) {
+			grown = realloc(creds, cap * sizeof(*creds));
+			if (grown == NULL) {
 				fclose(f);
 				return -1;
 			}
+			creds = grown;
 		}
 		memcpy(creds[creds_count], line, PROTO_CREDENTIAL_HEX);
 		creds[creds_count][PROTO_CREDENTIAL_HEX] = '\0';

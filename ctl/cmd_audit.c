@@ -198,7 +198,7 @@ static int audit_report_row(struct out_table *t, bool compliant, const struct au
 int cmd_audit_verify(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"read the retention status", "sac_auditor"};
-	const char *video_dir;
+	const char *video_dir = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "video-dir", .value = &video_dir},
 		{0},
@@ -262,7 +262,7 @@ out:
 int cmd_audit_log(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"read the audit log", "sac_auditor"};
-	const char *since;
+	const char *since = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "since", .value = &since},
 		{0},

@@ -179,7 +179,7 @@ int cmd_officer_certify(struct ctl *ctl, int argc, char **argv)
 	static const struct ctldb_purpose purpose = {"certify officers", "sac_certifier"};
 	static const struct column_spec columns[] = {
 		{"role", OUT_STRING}, {"site", OUT_STRING}, {"expires_at", OUT_TIME}, {NULL, 0}};
-	const char *role, *site, *expires;
+	const char *role = NULL, *site = NULL, *expires = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "ROLE", .positional = true, .required = true, .value = &role},
 		{.name = "site", .required = true, .value = &site},
@@ -211,7 +211,7 @@ int cmd_officer_revoke(struct ctl *ctl, int argc, char **argv)
 	static const struct ctldb_purpose purpose = {"revoke officers", "sac_certifier"};
 	static const struct column_spec columns[] = {
 		{"role", OUT_STRING}, {"site", OUT_STRING}, {"revoked_at", OUT_TIME}, {NULL, 0}};
-	const char *role, *site;
+	const char *role = NULL, *site = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "ROLE", .positional = true, .required = true, .value = &role},
 		{.name = "site", .required = true, .value = &site},
@@ -316,7 +316,7 @@ int cmd_emergency_declare(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"declare emergencies",
 						     "a certified officer of the site"};
-	const char *site, *kind, *reason;
+	const char *site = NULL, *kind = NULL, *reason = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "site", .required = true, .value = &site},
 		{.name = "kind", .required = true, .value = &kind},
@@ -362,7 +362,7 @@ int cmd_emergency_close(struct ctl *ctl, int argc, char **argv)
 	static const struct column_spec columns[] = {
 		{"emergency_id", OUT_NUMBER}, {"closed", OUT_BOOL}, {"unaccounted", OUT_NUMBER},
 		{NULL, 0}};
-	const char *id;
+	const char *id = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "ID", .positional = true, .required = true, .value = &id},
 		{0},
@@ -456,7 +456,7 @@ int cmd_headcount(struct ctl *ctl, int argc, char **argv)
 		{"as_of", OUT_STRING},	     {"present", OUT_NUMBER},
 		{"unidentified", OUT_NUMBER}, {"expired_presence", OUT_NUMBER},
 		{NULL, 0}};
-	const char *site;
+	const char *site = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "site", .required = true, .value = &site},
 		{0},
@@ -661,7 +661,7 @@ out:
 
 int cmd_muster_status(struct ctl *ctl, int argc, char **argv)
 {
-	const char *id;
+	const char *id = NULL;
 	bool watch = false, closed = false;
 	const struct ctl_arg args[] = {
 		{.name = "emergency", .required = true, .value = &id},

@@ -12,7 +12,7 @@
 int cmd_reader_add(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"add readers", "sac_admin"};
-	const char *id, *site, *direction, *zone;
+	const char *id = NULL, *site = NULL, *direction = NULL, *zone = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "ID", .positional = true, .required = true, .value = &id},
 		{.name = "site", .required = true, .value = &site},
@@ -44,7 +44,7 @@ int cmd_reader_add(struct ctl *ctl, int argc, char **argv)
 int cmd_reader_disable(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"disable readers", "sac_admin"};
-	const char *id;
+	const char *id = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "ID", .positional = true, .required = true, .value = &id},
 		{0},
@@ -85,7 +85,7 @@ int cmd_reader_list(struct ctl *ctl, int argc, char **argv)
 int cmd_reader_denials(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"read denial counts", "sac_admin"};
-	const char *since;
+	const char *since = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "since", .value = &since},
 		{0},

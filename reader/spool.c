@@ -68,7 +68,7 @@ static uint64_t spool_get_u64(const uint8_t *p)
 	return v;
 }
 
-static void spool_record_encode(const struct spool_event *ev, bool settled, uint8_t *rec)
+void spool_record_encode(const struct spool_event *ev, bool settled, uint8_t *rec)
 {
 	uint32_t crc;
 

@@ -98,6 +98,10 @@ int spool_compact(struct spool *sp) __attribute__((warn_unused_result));
 /* CRC-32 (IEEE 802.3, as zlib) of len bytes. */
 uint32_t spool_crc32(const uint8_t *data, size_t len);
 
+/* Writes ev as one record of SPOOL_RECORD_LEN bytes into rec (settled: with
+ * the credential erased and the settled flag set). */
+void spool_record_encode(const struct spool_event *ev, bool settled, uint8_t *rec);
+
 /* Parses one record of SPOOL_RECORD_LEN bytes.  Returns 0 and fills *ev and
  * *settled, or -1 when it is not an intact record. */
 int spool_record_decode(const uint8_t *rec, struct spool_event *ev, bool *settled)

@@ -10,10 +10,11 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
-#include "../../reader/spool.c"
-#include "../../reader/watch.c"
+#include "../../reader/spool.h"
+#include "../../reader/watch.h"
 
 /* The fake device: a script of poll results, one per call. */
 struct fake {
