@@ -108,10 +108,12 @@ static int audit_judge(const struct audit_status *st, const struct audit_video *
 				      "the presence table files: no rewrite for more than two purge "
 				      "intervals (%" PRId64 " s)",
 				      st->presence_unerased, stale);
-	if (st->oldest_access_age_s >= 0 && (st->last_purge_age_s < 0 || st->last_purge_age_s > stale)) {
+	if (st->oldest_access_age_s >= 0 &&
+	    (st->last_purge_age_s < 0 || st->last_purge_age_s > stale)) {
 		if (st->last_purge_age_s < 0)
-			rc |= audit_violation(v, "purge_stale",
-					      "access data exists but no purge pass has ever succeeded");
+			rc |= audit_violation(
+				v, "purge_stale",
+				"access data exists but no purge pass has ever succeeded");
 		else
 			rc |= audit_violation(v, "purge_stale",
 					      "access data exists but the last successful purge pass "

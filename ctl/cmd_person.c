@@ -24,8 +24,8 @@ int cmd_person_add(struct ctl *ctl, int argc, char **argv)
 	{
 		const char *values[] = {name, category, org};
 
-		status = ctldb_call(ctl, &purpose, "SELECT sac.person_add($1, $2, $3)", 3, values,
-				    &res);
+		status =
+			ctldb_call(ctl, &purpose, "SELECT sac.person_add($1, $2, $3)", 3, values, &res);
 	}
 	if (status != CTL_EXIT_OK)
 		return status;

@@ -31,8 +31,8 @@ int cmd_reader_add(struct ctl *ctl, int argc, char **argv)
 	{
 		const char *values[] = {id, site, direction, zone};
 
-		status = ctldb_call(ctl, &purpose,
-				    "SELECT * FROM sac.reader_add($1, $2, $3, $4)", 4, values, &res);
+		status = ctldb_call(ctl, &purpose, "SELECT * FROM sac.reader_add($1, $2, $3, $4)", 4,
+				    values, &res);
 	}
 	if (status != CTL_EXIT_OK)
 		return status;
@@ -99,8 +99,8 @@ int cmd_reader_denials(struct ctl *ctl, int argc, char **argv)
 		return ctl_usage_error(ctl, "--since must be an ISO-8601 date or date-time, "
 					    "e.g. 2026-12-31 or 2026-12-31T18:00:00Z");
 	status = ctldb_call(ctl, &purpose,
-			    "SELECT reader, site, hour, denials FROM sac.denial_counts($1)", 1,
-			    &since, &res);
+			    "SELECT reader, site, hour, denials FROM sac.denial_counts($1)", 1, &since,
+			    &res);
 	if (status != CTL_EXIT_OK)
 		return status;
 	status = ctldb_print(ctl, res, false);

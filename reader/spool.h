@@ -41,14 +41,14 @@ struct spool_event {
 
 struct spool_entry {
 	struct spool_event event;
-	uint64_t offset;   /* of its record in the file */
-	bool settled;	   /* acknowledged or expired; credential erased */
-	uint64_t sent_on;  /* connection number it was last sent on (owned by the caller), 0 never */
+	uint64_t offset;  /* of its record in the file */
+	bool settled;	  /* acknowledged or expired; credential erased */
+	uint64_t sent_on; /* connection number it was last sent on (owned by the caller), 0 never */
 };
 
 struct spool_stats {
-	size_t loaded;	  /* pending records found at open */
-	size_t corrupt;	  /* corrupt or torn records skipped at open */
+	size_t loaded;	       /* pending records found at open */
+	size_t corrupt;	       /* corrupt or torn records skipped at open */
 	size_t settled_loaded; /* settled records found at open */
 };
 
@@ -65,8 +65,7 @@ void spool_close(struct spool *sp);
 
 /* Appends ev and waits until it is on disk (fdatasync).  Returns 0, or -1
  * (logged) when it is not durable: the caller must not send it. */
-int spool_append(struct spool *sp, const struct spool_event *ev)
-	__attribute__((warn_unused_result));
+int spool_append(struct spool *sp, const struct spool_event *ev) __attribute__((warn_unused_result));
 
 /* Settles the pending event with this id: erases its credential in memory
  * and in the file, and sets *sent_on (may be NULL) to its sent_on.  Returns 1

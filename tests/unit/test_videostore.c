@@ -112,8 +112,7 @@ static int tree_teardown(void **state)
 	char cmd[256];
 
 	/* The tree's parent is ours alone (mkdtemp). */
-	snprintf(cmd, sizeof(cmd), "chmod -R u+rwx '%.*s' && rm -rf '%.*s'", 40, t->root, 40,
-		 t->root);
+	snprintf(cmd, sizeof(cmd), "chmod -R u+rwx '%.*s' && rm -rf '%.*s'", 40, t->root, 40, t->root);
 	if (system(cmd) != 0)
 		return -1;
 	*strrchr(t->outside, '/') = '\0';
