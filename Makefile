@@ -180,8 +180,10 @@ format:
 	clang-format -i $(LINT_SRC)
 
 lint:
-	clang-format --dry-run -Werror $(LINT_SRC)
-	cppcheck $(CPPCHECK_FLAGS) -j2 $(LINT_SRC)
+	@echo "clang-format --dry-run -Werror (C files of the tree)"
+	@clang-format --dry-run -Werror $(LINT_SRC)
+	@echo "cppcheck (C files of the tree)"
+	@cppcheck $(CPPCHECK_FLAGS) -j2 $(LINT_SRC)
 
 clean:
 	rm -rf build
