@@ -45,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    (n < 2 || (answer[1] & 0x80)))
 				abort();
 			len = pn532_frame_build(answer, (size_t)n, out, sizeof(out));
-			if (len < 10)
+			if (len < 9)
 				abort();
 			/* The chip's frame must parse back as a frame once its TFI D5
 			 * is made the host's D4 (and the data checksum one larger);
