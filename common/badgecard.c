@@ -22,8 +22,7 @@ static const uint8_t badgecard_picc_aid[DESFIRE_AID_LEN] = {0x00, 0x00, 0x00};
 static const uint8_t badgecard_access[2] = {0x00, 0x10};
 #define BADGECARD_COMM_FULL 0x03
 
-int badgecard_key_load(const char *path, uint8_t key[BADGECARD_KEY_LEN], char *err,
-		       size_t err_size)
+int badgecard_key_load(const char *path, uint8_t key[BADGECARD_KEY_LEN], char *err, size_t err_size)
 {
 	return credential_keyfile_load(path, "card key", key, BADGECARD_KEY_LEN, err, err_size);
 }
@@ -91,8 +90,8 @@ static int badgecard_real_uid(struct desfire *d, const uint8_t card_key[BADGECAR
 	return rc;
 }
 
-int badgecard_read(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN],
-		   const uint8_t *ac_uid, size_t ac_uid_len, uint8_t number[BADGECARD_NUMBER_LEN])
+int badgecard_read(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN], const uint8_t *ac_uid,
+		   size_t ac_uid_len, uint8_t number[BADGECARD_NUMBER_LEN])
 {
 	uint8_t uid[DESFIRE_UID_MAX], key[BADGECARD_KEY_LEN];
 	size_t uid_len = 0;
@@ -151,8 +150,8 @@ static int badgecard_personalise(struct desfire *d, const uint8_t card_key[BADGE
 	return rc;
 }
 
-int badgecard_issue(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN],
-		    const uint8_t *ac_uid, size_t ac_uid_len, uint8_t number[BADGECARD_NUMBER_LEN],
+int badgecard_issue(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN], const uint8_t *ac_uid,
+		    size_t ac_uid_len, uint8_t number[BADGECARD_NUMBER_LEN],
 		    uint8_t old_number[BADGECARD_NUMBER_LEN], bool *had_old)
 {
 	static const uint8_t zero[BADGECARD_KEY_LEN];
@@ -183,8 +182,8 @@ int badgecard_issue(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN]
 			rc = desfire_select(d, badgecard_aid);
 		if (rc == DESFIRE_OK)
 			rc = badgecard_real_uid(d, card_key, ac_uid, ac_uid_len, uid, &uid_len);
-		if (rc == DESFIRE_OK && badgecard_derive(card_key, BADGECARD_KEY_PICC, uid, uid_len,
-							 picc) != 0)
+		if (rc == DESFIRE_OK &&
+		    badgecard_derive(card_key, BADGECARD_KEY_PICC, uid, uid_len, picc) != 0)
 			rc = badgecard_internal(d, "cannot derive the card master key");
 		if (rc == DESFIRE_OK)
 			rc = desfire_select(d, badgecard_picc_aid);

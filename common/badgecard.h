@@ -38,8 +38,8 @@ enum badgecard_key {
 
 /* Loads a card key file: 32 hex digits, mode 0600 (credential_key_load's
  * rules).  Returns 0, or -1 with the problem in err. */
-int badgecard_key_load(const char *path, uint8_t key[BADGECARD_KEY_LEN], char *err,
-		       size_t err_size) __attribute__((warn_unused_result));
+int badgecard_key_load(const char *path, uint8_t key[BADGECARD_KEY_LEN], char *err, size_t err_size)
+	__attribute__((warn_unused_result));
 
 /* The card's key `which` for the card with real UID uid.  Returns 0 or -1. */
 int badgecard_derive(const uint8_t card_key[BADGECARD_KEY_LEN], enum badgecard_key which,
@@ -54,8 +54,8 @@ bool badgecard_uid_is_random(const uint8_t *uid, size_t uid_len);
  * key (first with the UID key and GetCardUID when the UID is random), read
  * the file in full encryption.  Returns a desfire_result; d->why says what
  * failed. */
-int badgecard_read(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN],
-		   const uint8_t *ac_uid, size_t ac_uid_len, uint8_t number[BADGECARD_NUMBER_LEN])
+int badgecard_read(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN], const uint8_t *ac_uid,
+		   size_t ac_uid_len, uint8_t number[BADGECARD_NUMBER_LEN])
 	__attribute__((warn_unused_result));
 
 /* Personalises the card in the field with a new random card number (into
@@ -65,8 +65,8 @@ int badgecard_read(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN],
  * again, and its previous number goes to old_number with *had_old set.
  * Verifies by reading the number back.  Returns a desfire_result; d->why
  * says what failed. */
-int badgecard_issue(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN],
-		    const uint8_t *ac_uid, size_t ac_uid_len, uint8_t number[BADGECARD_NUMBER_LEN],
+int badgecard_issue(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN], const uint8_t *ac_uid,
+		    size_t ac_uid_len, uint8_t number[BADGECARD_NUMBER_LEN],
 		    uint8_t old_number[BADGECARD_NUMBER_LEN], bool *had_old)
 	__attribute__((warn_unused_result));
 

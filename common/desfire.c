@@ -160,8 +160,8 @@ out:
 	return rc;
 }
 
-int desfire_auth_finish(struct desfire *d, const uint8_t key[DESFIRE_KEY_LEN],
-			const uint8_t rnda[16], const uint8_t rndb[16], const uint8_t answer[32])
+int desfire_auth_finish(struct desfire *d, const uint8_t key[DESFIRE_KEY_LEN], const uint8_t rnda[16],
+			const uint8_t rndb[16], const uint8_t answer[32])
 {
 	static const uint8_t zero_iv[16];
 	uint8_t plain[32], rnda_rot[16];
@@ -188,8 +188,8 @@ out:
 }
 
 int desfire_sm_mact(const uint8_t ses_mac[DESFIRE_KEY_LEN], uint8_t code, uint16_t ctr,
-		    const uint8_t ti[DESFIRE_TI_LEN], const uint8_t *a, size_t a_len,
-		    const uint8_t *b, size_t b_len, uint8_t mact[DESFIRE_MACT_LEN])
+		    const uint8_t ti[DESFIRE_TI_LEN], const uint8_t *a, size_t a_len, const uint8_t *b,
+		    size_t b_len, uint8_t mact[DESFIRE_MACT_LEN])
 {
 	uint8_t msg[7 + 2 * DESFIRE_APDU_MAX], mac[16];
 	size_t n = 0;
@@ -403,8 +403,8 @@ int desfire_select(struct desfire *d, const uint8_t aid[DESFIRE_AID_LEN])
 
 	desfire_clear(d);
 	rc = desfire_transact(d, "SelectApplication", DESFIRE_CMD_SELECT_APPLICATION, aid,
-			      DESFIRE_AID_LEN, NULL, 0, DESFIRE_COMM_PLAIN, DESFIRE_COMM_PLAIN, out,
-			      0, &n);
+			      DESFIRE_AID_LEN, NULL, 0, DESFIRE_COMM_PLAIN, DESFIRE_COMM_PLAIN, out, 0,
+			      &n);
 	return rc;
 }
 
@@ -560,8 +560,8 @@ int desfire_delete_application(struct desfire *d, const uint8_t aid[DESFIRE_AID_
 				sizeof(out), &n);
 }
 
-int desfire_create_std_file(struct desfire *d, uint8_t file, uint8_t comm,
-			    const uint8_t access[2], uint32_t size)
+int desfire_create_std_file(struct desfire *d, uint8_t file, uint8_t comm, const uint8_t access[2],
+			    uint32_t size)
 {
 	uint8_t body[7], out[DESFIRE_DATA_MAX];
 	size_t n;

@@ -26,8 +26,8 @@
 #define DESFIRE_TI_LEN 4
 #define DESFIRE_MACT_LEN 8
 #define DESFIRE_UID_MAX 10
-#define DESFIRE_DATA_MAX 64   /* plain data of one command or answer */
-#define DESFIRE_APDU_MAX 128  /* a command APDU as sent */
+#define DESFIRE_DATA_MAX 64    /* plain data of one command or answer */
+#define DESFIRE_APDU_MAX 128   /* a command APDU as sent */
 #define DESFIRE_ANSWER_MAX 128 /* the longest answer accepted */
 
 /* Card status codes (the byte after 0x91). */
@@ -81,8 +81,8 @@ enum desfire_result {
 
 /* Sends tx (an APDU) and receives the card's answer into rx.  Returns 0 with
  * *rx_len set, or -1 when no answer came. */
-typedef int (*desfire_xfer_fn)(void *io, const uint8_t *tx, size_t tx_len, uint8_t *rx,
-			       size_t rx_size, size_t *rx_len);
+typedef int (*desfire_xfer_fn)(void *io, const uint8_t *tx, size_t tx_len, uint8_t *rx, size_t rx_size,
+			       size_t *rx_len);
 
 struct desfire {
 	desfire_xfer_fn xfer;
@@ -124,14 +124,13 @@ int desfire_write_full(struct desfire *d, uint8_t file, uint32_t offset, const u
 		       size_t len) __attribute__((warn_unused_result));
 /* CreateApplication with AES keys: key_settings is KeySett1, nkeys 1..14. */
 int desfire_create_application(struct desfire *d, const uint8_t aid[DESFIRE_AID_LEN],
-			       uint8_t key_settings, uint8_t nkeys)
-	__attribute__((warn_unused_result));
+			       uint8_t key_settings, uint8_t nkeys) __attribute__((warn_unused_result));
 int desfire_delete_application(struct desfire *d, const uint8_t aid[DESFIRE_AID_LEN])
 	__attribute__((warn_unused_result));
 /* CreateStdDataFile: comm 0 plain, 1 MAC, 3 full; access rights as on the
  * wire (2 bytes, little-endian: RW|Change, Read|Write nibbles). */
-int desfire_create_std_file(struct desfire *d, uint8_t file, uint8_t comm,
-			    const uint8_t access[2], uint32_t size) __attribute__((warn_unused_result));
+int desfire_create_std_file(struct desfire *d, uint8_t file, uint8_t comm, const uint8_t access[2],
+			    uint32_t size) __attribute__((warn_unused_result));
 /* ChangeKey key_byte (the key number; at card level with 0x80 for AES).
  * Changing the key of the session (same number) ends the session; old_key
  * is used (and needed) only for another key. */
@@ -157,8 +156,8 @@ int desfire_auth_step2(const uint8_t key[DESFIRE_KEY_LEN], const uint8_t ek_rndb
 	__attribute__((warn_unused_result));
 /* Step 3: checks the card's 32-byte answer (TI || RndA<<<8 || PDcap2 ||
  * PCDcap2) and derives the session.  Returns DESFIRE_OK or DESFIRE_INTEGRITY. */
-int desfire_auth_finish(struct desfire *d, const uint8_t key[DESFIRE_KEY_LEN],
-			const uint8_t rnda[16], const uint8_t rndb[16], const uint8_t answer[32])
+int desfire_auth_finish(struct desfire *d, const uint8_t key[DESFIRE_KEY_LEN], const uint8_t rnda[16],
+			const uint8_t rndb[16], const uint8_t answer[32])
 	__attribute__((warn_unused_result));
 /* KSesAuthENC and KSesAuthMAC (CMAC of SV1 / SV2 under the key). */
 int desfire_session_keys(const uint8_t key[DESFIRE_KEY_LEN], const uint8_t rnda[16],
@@ -167,9 +166,8 @@ int desfire_session_keys(const uint8_t key[DESFIRE_KEY_LEN], const uint8_t rnda[
 /* The truncated MAC (odd bytes of the CMAC) of code || ctr || TI || a || b,
  * code being the command (ctr = CmdCtr) or the status (ctr = CmdCtr + 1). */
 int desfire_sm_mact(const uint8_t ses_mac[DESFIRE_KEY_LEN], uint8_t code, uint16_t ctr,
-		    const uint8_t ti[DESFIRE_TI_LEN], const uint8_t *a, size_t a_len,
-		    const uint8_t *b, size_t b_len, uint8_t mact[DESFIRE_MACT_LEN])
-	__attribute__((warn_unused_result));
+		    const uint8_t ti[DESFIRE_TI_LEN], const uint8_t *a, size_t a_len, const uint8_t *b,
+		    size_t b_len, uint8_t mact[DESFIRE_MACT_LEN]) __attribute__((warn_unused_result));
 /* Pads (always: 0x80 then zeros to a multiple of 16) and encrypts, IV
  * E(KSesAuthENC, A5 5A||TI||ctr||0…) for a command, 5A A5… for an answer.
  * Returns the ciphertext length, or -1. */

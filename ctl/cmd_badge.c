@@ -109,8 +109,8 @@ static bool badge_is_id(const char *s)
 int cmd_badge_enroll(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"enroll badges", "sac_admin"};
-	const char *person, *uid, *key, *valid_until;
-	bool pool;
+	const char *person = NULL, *uid = NULL, *key = NULL, *valid_until = NULL;
+	bool pool = false;
 	const struct ctl_arg args[] = {
 		{.name = "person", .value = &person},
 		{.name = "pool", .flag = &pool},
@@ -160,7 +160,7 @@ out:
 int cmd_badge_revoke(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"revoke badges", "sac_admin"};
-	const char *uid, *key, *badge;
+	const char *uid = NULL, *key = NULL, *badge = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "uid", .value = &uid},
 		{.name = "badge", .value = &badge},
@@ -182,8 +182,8 @@ int cmd_badge_revoke(struct ctl *ctl, int argc, char **argv)
 
 		if (!badge_is_id(badge))
 			return ctl_usage_error(ctl, "--badge must be a badge id (a positive number)");
-		status = ctldb_call(ctl, &purpose, "SELECT sac.badge_revoke_id($1::bigint)", 1,
-				    values, &res);
+		status = ctldb_call(ctl, &purpose, "SELECT sac.badge_revoke_id($1::bigint)", 1, values,
+				    &res);
 		if (status != CTL_EXIT_OK)
 			goto out;
 		id = ctldb_single_value(res);
@@ -258,8 +258,9 @@ out:
 
 int cmd_badge_issue(struct ctl *ctl, int argc, char **argv)
 {
-	const char *device, *card_key_path, *person, *key, *valid_until;
-	bool pool;
+	const char *device = NULL, *card_key_path = NULL, *person = NULL, *key = NULL;
+	const char *valid_until = NULL;
+	bool pool = false;
 	const struct ctl_arg args[] = {
 		{.name = "device", .required = true, .value = &device},
 		{.name = "card-key", .required = true, .value = &card_key_path},

@@ -149,8 +149,7 @@ static bool device_libnfc_supports_iso14443a(nfc_device *dev)
 	return false;
 }
 
-static void *device_libnfc_open(void *context, const char *connstring, char *err,
-				size_t err_size)
+static void *device_libnfc_open(void *context, const char *connstring, char *err, size_t err_size)
 {
 	struct device_libnfc_context *ctx = context;
 	struct device_libnfc *d;
@@ -192,8 +191,8 @@ fail:
 }
 
 /* desfire_xfer_fn over InDataExchange. */
-static int device_libnfc_xfer(void *io, const uint8_t *tx, size_t tx_len, uint8_t *rx,
-			      size_t rx_size, size_t *rx_len)
+static int device_libnfc_xfer(void *io, const uint8_t *tx, size_t tx_len, uint8_t *rx, size_t rx_size,
+			      size_t *rx_len)
 {
 	int n = nfc_initiator_transceive_bytes(io, tx, tx_len, rx, rx_size, DEVICE_APDU_TIMEOUT_MS);
 
@@ -205,8 +204,8 @@ static int device_libnfc_xfer(void *io, const uint8_t *tx, size_t tx_len, uint8_
 
 /* DESFire mode: the card number of the selected target, or why not. */
 static enum device_poll device_libnfc_desfire(struct device_libnfc *d, const nfc_target *target,
-					      uint8_t number[DEVICE_UID_MAX], size_t *len,
-					      char *err, size_t err_size)
+					      uint8_t number[DEVICE_UID_MAX], size_t *len, char *err,
+					      size_t err_size)
 {
 	struct desfire df;
 	int rc;
@@ -217,8 +216,7 @@ static enum device_poll device_libnfc_desfire(struct device_libnfc *d, const nfc
 		return DEVICE_REFUSED;
 	}
 	desfire_init(&df, device_libnfc_xfer, d->dev);
-	rc = badgecard_read(&df, d->card.key, target->nti.nai.abtUid, target->nti.nai.szUidLen,
-			    number);
+	rc = badgecard_read(&df, d->card.key, target->nti.nai.abtUid, target->nti.nai.szUidLen, number);
 	if (rc != DESFIRE_OK) {
 		snprintf(err, err_size, "%s", df.why);
 		desfire_clear(&df);
@@ -229,8 +227,8 @@ static enum device_poll device_libnfc_desfire(struct device_libnfc *d, const nfc
 	return DEVICE_CARD;
 }
 
-static enum device_poll device_libnfc_poll(void *handle, uint8_t uid[DEVICE_UID_MAX],
-					   size_t *uid_len, char *err, size_t err_size)
+static enum device_poll device_libnfc_poll(void *handle, uint8_t uid[DEVICE_UID_MAX], size_t *uid_len,
+					   char *err, size_t err_size)
 {
 	const nfc_modulation mod = {.nmt = NMT_ISO14443A, .nbr = NBR_106};
 	struct device_libnfc *d = handle;

@@ -149,8 +149,8 @@ static void reader_housekeeping(struct reader *r, int64_t now)
 
 static int reader_start_watch(struct reader *r)
 {
-	if (watch_init(&r->watch, &device_libnfc_ops, r->nfc, r->cfg.device,
-		       r->cfg.credential_key) != 0)
+	if (watch_init(&r->watch, &device_libnfc_ops, r->nfc, r->cfg.device, r->cfg.credential_key) !=
+	    0)
 		return -1;
 	r->watch_initialised = true;
 	return watch_start(&r->watch, r->taps[1]);
@@ -283,8 +283,7 @@ static int reader_run(struct reader *r, const char *config_path)
 	}
 	r->watchdog_usec = daemon_watchdog_interval_usec();
 	log_info("reader %s on %s, %d controller(s), %s cards", r->cfg.id, r->cfg.device,
-		 r->cfg.controller_count,
-		 r->cfg.card.mode == DEVICE_CARD_DESFIRE ? "DESFire" : "UID");
+		 r->cfg.controller_count, r->cfg.card.mode == DEVICE_CARD_DESFIRE ? "DESFire" : "UID");
 	daemon_notify_ready("reading badges");
 	while (!daemon_terminate) {
 		struct pollfd pfd[2];
@@ -337,8 +336,10 @@ out:
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, 'k'},
-		{"help", no_argument, NULL, 'h'},	  {"version", no_argument, NULL, 'V'},
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 'k'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct config_problems problems = {0};

@@ -107,8 +107,9 @@ enum watch_result watch_step(struct watch *w, int64_t now_ms, uint8_t credential
 		w->misses = 0;
 		if (!w->card_in_field) {
 			w->refused++;
-			log_warning("card authentication failed: %s (no event; %lu refused since start)",
-				    err, w->refused);
+			log_warning(
+				"card authentication failed: %s (no event; %lu refused since start)",
+				err, w->refused);
 			w->card_in_field = true;
 			w->refused_in_field = true;
 			explicit_bzero(w->card_credential, sizeof(w->card_credential));

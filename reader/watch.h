@@ -36,10 +36,10 @@ struct watch {
 	char *connstring;
 	uint8_t key[CREDENTIAL_KEY_LEN];
 
-	void *handle;		/* open device, or NULL */
-	int64_t next_open_ms;	/* when to try opening again */
+	void *handle;	      /* open device, or NULL */
+	int64_t next_open_ms; /* when to try opening again */
 	int64_t backoff_ms;
-	unsigned failures;	/* in a row */
+	unsigned failures; /* in a row */
 	bool card_in_field;
 	bool refused_in_field; /* the card in the field failed authentication */
 	unsigned long refused; /* presentations refused since start */

@@ -8,8 +8,7 @@
 #include "cardcrypto.h"
 #include "desfire.h"
 
-int desfire_card_new(struct desfire_card *card, const uint8_t *uid, size_t uid_len,
-		     bool random_id)
+int desfire_card_new(struct desfire_card *card, const uint8_t *uid, size_t uid_len, bool random_id)
 {
 	memset(card, 0, sizeof(*card));
 	if (uid_len != 7 && uid_len != 10)
@@ -62,8 +61,8 @@ static int card_ok(struct desfire_card *card, uint8_t *out, size_t out_size, con
 		n = len;
 	} else {
 		if (comm == DESFIRE_COMM_FULL) {
-			c = desfire_sm_encrypt(card->ses_enc, card->ti, card->ctr, true, data, len,
-					       out, out_size - 10);
+			c = desfire_sm_encrypt(card->ses_enc, card->ti, card->ctr, true, data, len, out,
+					       out_size - 10);
 			if (c < 0)
 				return -1;
 			n = (size_t)c;
@@ -74,8 +73,8 @@ static int card_ok(struct desfire_card *card, uint8_t *out, size_t out_size, con
 				memcpy(out, data, len);
 			n = len;
 		}
-		if (desfire_sm_mact(card->ses_mac, DESFIRE_ST_OK, card->ctr, card->ti, out, n, NULL,
-				    0, out + n) != 0)
+		if (desfire_sm_mact(card->ses_mac, DESFIRE_ST_OK, card->ctr, card->ti, out, n, NULL, 0,
+				    out + n) != 0)
 			return -1;
 		n += DESFIRE_MACT_LEN;
 	}
@@ -316,8 +315,8 @@ static int card_write(struct desfire_card *card, const uint8_t *p, size_t n, uin
 	len = card_u24(p + 4);
 	if (f->comm != 3 || !card->authenticated)
 		return card_error(card, out, DESFIRE_ST_PERMISSION_DENIED);
-	c = desfire_sm_decrypt(card->ses_enc, card->ti, (uint16_t)(card->ctr - 1), false, p + 7,
-			       n - 7, plain, sizeof(plain));
+	c = desfire_sm_decrypt(card->ses_enc, card->ti, (uint16_t)(card->ctr - 1), false, p + 7, n - 7,
+			       plain, sizeof(plain));
 	if (c < 0 || (uint32_t)c != len)
 		return card_error(card, out, DESFIRE_ST_INTEGRITY_ERROR);
 	if (off > f->size || len > f->size - off)

@@ -54,8 +54,8 @@ struct desfire_card {
 };
 
 /* A factory-fresh card with this UID (7 or 10 bytes).  Returns 0 or -1. */
-int desfire_card_new(struct desfire_card *card, const uint8_t *uid, size_t uid_len,
-		     bool random_id) __attribute__((warn_unused_result));
+int desfire_card_new(struct desfire_card *card, const uint8_t *uid, size_t uid_len, bool random_id)
+	__attribute__((warn_unused_result));
 
 /* The card enters the field: a new session (and anticollision UID). */
 void desfire_card_reset(struct desfire_card *card);

@@ -221,8 +221,7 @@ int pn532_chip_answer(struct pn532_chip *chip, const uint8_t *cmd, size_t len, u
 		/* Tg, then the card's APDU (the chip does the ISO 14443-4 block
 		 * framing and chaining itself). */
 		if (chip->apdu != NULL && chip->card_present && chip->selected && n >= 2) {
-			int a = chip->apdu(chip->apdu_ctx, p + 1, n - 1, out + r + 1,
-					   out_size - r - 1);
+			int a = chip->apdu(chip->apdu_ctx, p + 1, n - 1, out + r + 1, out_size - r - 1);
 
 			if (a < 0) {
 				out[r++] = STATUS_TIMEOUT;

@@ -39,7 +39,7 @@ int sim_control_parse(const char *line, size_t len, struct sim_control_cmd *cmd,
 		const char *name;
 		enum sim_control_verb verb;
 	} simple[] = {
-		{"remove", SIM_REMOVE}, {"mute", SIM_MUTE},	{"unmute", SIM_UNMUTE},
+		{"remove", SIM_REMOVE}, {"mute", SIM_MUTE},	  {"unmute", SIM_UNMUTE},
 		{"error", SIM_ERROR},	{"garbage", SIM_GARBAGE}, {"status", SIM_STATUS},
 		{"quit", SIM_QUIT},
 	};
@@ -77,7 +77,8 @@ int sim_control_parse(const char *line, size_t len, struct sim_control_cmd *cmd,
 	if (sim_word_is(words[0], lens[0], "wait-polls") ||
 	    sim_word_is(words[0], lens[0], "cut-after")) {
 		bool wait = words[0][0] == 'w';
-		const char *usage = wait ? "usage: wait-polls <1..999999>" : "usage: cut-after <0..999999>";
+		const char *usage = wait ? "usage: wait-polls <1..999999>"
+					 : "usage: cut-after <0..999999>";
 		uint32_t v = 0;
 
 		if (n != 2 || lens[1] == 0 || lens[1] > 6) {

@@ -50,8 +50,8 @@ enum sim_control_verb {
 
 struct sim_control_cmd {
 	enum sim_control_verb verb;
-	struct pn532_card card; /* SIM_PRESENT */
-	uint32_t count;		/* SIM_WAIT_POLLS, SIM_CUT_AFTER */
+	struct pn532_card card;		  /* SIM_PRESENT */
+	uint32_t count;			  /* SIM_WAIT_POLLS, SIM_CUT_AFTER */
 	char name[SIM_CARD_NAME_MAX + 1]; /* SIM_DESFIRE, SIM_PRESENT_CARD */
 	uint8_t uid[PN532_UID_MAX];	  /* SIM_DESFIRE */
 	size_t uid_len;

@@ -31,12 +31,12 @@ static size_t unhex(const char *text, uint8_t *out, size_t size)
 	return n;
 }
 
-#define assert_hex(bytes, len, text)                                                               \
-	do {                                                                                       \
-		uint8_t want_[256];                                                                \
-		size_t want_len_ = unhex(text, want_, sizeof(want_));                             \
-		assert_int_equal((len), want_len_);                                                \
-		assert_memory_equal((bytes), want_, want_len_);                                    \
+#define assert_hex(bytes, len, text)                                  \
+	do {                                                          \
+		uint8_t want_[256];                                   \
+		size_t want_len_ = unhex(text, want_, sizeof(want_)); \
+		assert_int_equal((len), want_len_);                   \
+		assert_memory_equal((bytes), want_, want_len_);       \
 	} while (0)
 
 static void test_an10922_aes128(void **state)
