@@ -5,6 +5,7 @@
  * the controller and pn532-sim:
  *
  *   reader --control SOCKET --uid HEX --count N --spool-dir DIR -- sac-reader -c FILE
+ *   (--card NAME instead of --uid: the emulated DESFire card NAME)
  *
  * It starts the reader itself, reading its log from a pipe, and times each
  * presentation from the `present` control line to the reader's log lines
@@ -131,13 +132,11 @@ static void bench_spool_rate(const char *dir)
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"control", required_argument, NULL, 'c'},
-		{"uid", required_argument, NULL, 'u'},
-		{"count", required_argument, NULL, 'n'},
-		{"spool-dir", required_argument, NULL, 's'},
-		{NULL, 0, NULL, 0},
+		{"control", required_argument, NULL, 'c'},   {"uid", required_argument, NULL, 'u'},
+		{"card", required_argument, NULL, 'k'},	     {"count", required_argument, NULL, 'n'},
+		{"spool-dir", required_argument, NULL, 's'}, {NULL, 0, NULL, 0},
 	};
-	const char *control = NULL, *uid = NULL, *spool_dir = NULL;
+	const char *control = NULL, *uid = NULL, *card = NULL, *spool_dir = NULL;
 	int count = 200, opt, pipefd[2], i, done = 0, status;
 	double *created, *acked;
 	char line[160], id[33];
@@ -152,6 +151,9 @@ int main(int argc, char **argv)
 		case 'u':
 			uid = optarg;
 			break;
+		case 'k':
+			card = optarg;
+			break;
 		case 'n':
 			count = atoi(optarg);
 			break;
@@ -162,9 +164,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (control == NULL || uid == NULL || spool_dir == NULL || count < 1 || optind >= argc) {
-		fprintf(stderr,
-			"usage: reader --control S --uid HEX --count N --spool-dir D -- CMD...\n");
+	if (control == NULL || (uid == NULL) == (card == NULL) || spool_dir == NULL || count < 1 ||
+	    optind >= argc) {
+		fprintf(stderr, "usage: reader --control S --uid HEX|--card NAME --count N "
+				"--spool-dir D -- CMD...\n");
 		return 2;
 	}
 	created = calloc((size_t)count, sizeof(double));
@@ -190,7 +193,10 @@ int main(int argc, char **argv)
 	for (i = 0; i < count; i++) {
 		double t0;
 
-		snprintf(line, sizeof(line), "present %s", uid);
+		if (card != NULL)
+			snprintf(line, sizeof(line), "present-card %s", card);
+		else
+			snprintf(line, sizeof(line), "present %s", uid);
 		t0 = bench_now_ms();
 		if (bench_sim(control, line) != 0 || bench_wait_line(log, " created", NULL, id) != 0)
 			break;

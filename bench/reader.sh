@@ -3,7 +3,9 @@
 # PostgreSQL, the real controller, pn532-sim and the reader over mutual TLS;
 # BENCH_READER_TAPS presentations (default 300) of an enrolled badge, each
 # timed from the `present` control line to "event created" (spooled and
-# fdatasync'd) and to the ACK; then the spool's append+fdatasync rate.
+# fdatasync'd) and to the ACK; then the spool's append+fdatasync rate.  The
+# same again with an emulated DESFire EV2 badge (card = desfire: select,
+# AES mutual authentication, encrypted read of the card number per poll).
 # Targets: presented -> event <= 150 ms; presented -> ACK p99 <= 200 ms.
 set -u
 source "$(dirname "$0")/../tests/lib.sh"
@@ -21,6 +23,17 @@ controller_start ctl-1 "$port" || exit 1
 sim_start gate-1 || exit 1
 reader_conf gate-1 "127.0.0.1:$port"
 echo "filesystem of the spool: $(df -T "$T_DIR" | awk 'NR==2{print $2}')"
+echo "# UID badges (card = uid)"
 "$T_REPO/build/bench/reader" --control "$T_DIR/gate-1.ctl" --uid "$uid" \
+    --count "${BENCH_READER_TAPS:-300}" --spool-dir "$T_DIR/spool" -- \
+    "$SAC_BIN/sac-reader" -c "$T_DIR/gate-1.conf" || exit 1
+
+echo "# DESFire EV2 badges (card = desfire)"
+card_key_make "$T_DIR/card.key"
+sim gate-1 desfire bench "04$(openssl rand -hex 6)" >/dev/null || exit 1
+person=$(sacctl person add --name "Bench Card" --category staff) || exit 1
+PATH="$SAC_BIN:$PATH" issue gate-1 bench "$T_DIR/card.key" --person "$person" >/dev/null || exit 1
+reader_conf_desfire gate-1 "127.0.0.1:$port" "$T_DIR/card.key"
+"$T_REPO/build/bench/reader" --control "$T_DIR/gate-1.ctl" --card bench \
     --count "${BENCH_READER_TAPS:-300}" --spool-dir "$T_DIR/spool" -- \
     "$SAC_BIN/sac-reader" -c "$T_DIR/gate-1.conf"

@@ -150,17 +150,21 @@ static int badgecard_personalise(struct desfire *d, const uint8_t card_key[BADGE
 	return rc;
 }
 
-int badgecard_issue(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN], const uint8_t *ac_uid,
-		    size_t ac_uid_len, uint8_t number[BADGECARD_NUMBER_LEN],
-		    uint8_t old_number[BADGECARD_NUMBER_LEN], bool *had_old)
+int badgecard_issue(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN],
+		    const uint8_t *old_card_key, const uint8_t *ac_uid, size_t ac_uid_len,
+		    uint8_t number[BADGECARD_NUMBER_LEN], uint8_t old_number[BADGECARD_NUMBER_LEN],
+		    bool *had_old)
 {
 	static const uint8_t zero[BADGECARD_KEY_LEN];
-	uint8_t uid[DESFIRE_UID_MAX], picc[BADGECARD_KEY_LEN], check[BADGECARD_NUMBER_LEN];
+	uint8_t uid[DESFIRE_UID_MAX], picc[BADGECARD_KEY_LEN], new_picc[BADGECARD_KEY_LEN];
+	uint8_t check[BADGECARD_NUMBER_LEN];
+	const uint8_t *old_key = old_card_key != NULL ? old_card_key : card_key;
 	size_t uid_len = 0;
 	bool factory = false;
 	int rc;
 
 	*had_old = false;
+	memset(picc, 0, sizeof(picc));
 	if (cardcrypto_random(number, BADGECARD_NUMBER_LEN) != 0)
 		return badgecard_internal(d, "no random bytes for the card number");
 	rc = desfire_select(d, badgecard_picc_aid);
@@ -173,17 +177,17 @@ int badgecard_issue(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN]
 	if (rc == DESFIRE_OK && factory) {
 		rc = desfire_get_card_uid(d, uid, &uid_len);
 	} else if (rc == DESFIRE_OK) {
-		/* Issued before with this card key: keep its old number (to
-		 * revoke it), then delete the application as the card master. */
-		rc = badgecard_read(d, card_key, ac_uid, ac_uid_len, old_number);
+		/* Issued before: keep its old number (to revoke it), then delete
+		 * the application as the card master. */
+		rc = badgecard_read(d, old_key, ac_uid, ac_uid_len, old_number);
 		if (rc == DESFIRE_OK)
 			*had_old = true;
 		if (rc == DESFIRE_OK)
 			rc = desfire_select(d, badgecard_aid);
 		if (rc == DESFIRE_OK)
-			rc = badgecard_real_uid(d, card_key, ac_uid, ac_uid_len, uid, &uid_len);
+			rc = badgecard_real_uid(d, old_key, ac_uid, ac_uid_len, uid, &uid_len);
 		if (rc == DESFIRE_OK &&
-		    badgecard_derive(card_key, BADGECARD_KEY_PICC, uid, uid_len, picc) != 0)
+		    badgecard_derive(old_key, BADGECARD_KEY_PICC, uid, uid_len, picc) != 0)
 			rc = badgecard_internal(d, "cannot derive the card master key");
 		if (rc == DESFIRE_OK)
 			rc = desfire_select(d, badgecard_picc_aid);
@@ -194,16 +198,17 @@ int badgecard_issue(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN]
 	}
 	if (rc == DESFIRE_OK)
 		rc = badgecard_personalise(d, card_key, uid, uid_len, number);
-	if (rc == DESFIRE_OK && factory) {
-		/* Last: the card master key away from the factory default. */
-		if (badgecard_derive(card_key, BADGECARD_KEY_PICC, uid, uid_len, picc) != 0)
-			rc = badgecard_internal(d, "cannot derive the card master key");
+	if (rc == DESFIRE_OK &&
+	    badgecard_derive(card_key, BADGECARD_KEY_PICC, uid, uid_len, new_picc) != 0)
+		rc = badgecard_internal(d, "cannot derive the card master key");
+	if (rc == DESFIRE_OK && memcmp(picc, new_picc, sizeof(picc)) != 0) {
+		/* Last: the card master key away from the factory default (or
+		 * from the old card key's). */
+		rc = desfire_select(d, badgecard_picc_aid);
 		if (rc == DESFIRE_OK)
-			rc = desfire_select(d, badgecard_picc_aid);
+			rc = desfire_authenticate(d, 0, picc);
 		if (rc == DESFIRE_OK)
-			rc = desfire_authenticate(d, 0, zero);
-		if (rc == DESFIRE_OK)
-			rc = desfire_change_key(d, 0x80, picc, NULL, 1);
+			rc = desfire_change_key(d, 0x80, new_picc, NULL, 1);
 	}
 	if (rc == DESFIRE_OK)
 		rc = badgecard_read(d, card_key, ac_uid, ac_uid_len, check);
@@ -211,6 +216,7 @@ int badgecard_issue(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN]
 		rc = badgecard_internal(d, "the card number read back differs from the one written");
 	explicit_bzero(uid, sizeof(uid));
 	explicit_bzero(picc, sizeof(picc));
+	explicit_bzero(new_picc, sizeof(new_picc));
 	explicit_bzero(check, sizeof(check));
 	desfire_clear(d);
 	return rc;

@@ -61,13 +61,13 @@ int badgecard_read(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN],
 /* Personalises the card in the field with a new random card number (into
  * number): a factory card (card master key AES zeros) gets the application,
  * its keys, the file, and a diversified card master key; a card this
- * system issued before (same card key) has its application deleted and made
- * again, and its previous number goes to old_number with *had_old set.
- * Verifies by reading the number back.  Returns a desfire_result; d->why
- * says what failed. */
-int badgecard_issue(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN], const uint8_t *ac_uid,
-		    size_t ac_uid_len, uint8_t number[BADGECARD_NUMBER_LEN],
-		    uint8_t old_number[BADGECARD_NUMBER_LEN], bool *had_old)
-	__attribute__((warn_unused_result));
+ * system issued before (under old_card_key, or card_key when that is NULL)
+ * has its application deleted and made again under card_key, and its
+ * previous number goes to old_number with *had_old set.  Verifies by reading
+ * the number back.  Returns a desfire_result; d->why says what failed. */
+int badgecard_issue(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN],
+		    const uint8_t *old_card_key, const uint8_t *ac_uid, size_t ac_uid_len,
+		    uint8_t number[BADGECARD_NUMBER_LEN], uint8_t old_number[BADGECARD_NUMBER_LEN],
+		    bool *had_old) __attribute__((warn_unused_result));
 
 #endif

@@ -33,8 +33,8 @@ static void card_nfc_sleep_ms(long ms)
 }
 
 int card_nfc_issue(const char *connstring, const uint8_t card_key[BADGECARD_KEY_LEN],
-		   uint8_t number[BADGECARD_NUMBER_LEN], uint8_t old_number[BADGECARD_NUMBER_LEN],
-		   bool *had_old, char *err, size_t err_size)
+		   const uint8_t *old_card_key, uint8_t number[BADGECARD_NUMBER_LEN],
+		   uint8_t old_number[BADGECARD_NUMBER_LEN], bool *had_old, char *err, size_t err_size)
 {
 	const nfc_modulation mod = {.nmt = NMT_ISO14443A, .nbr = NBR_106};
 	nfc_context *ctx = NULL;
@@ -82,8 +82,8 @@ int card_nfc_issue(const char *connstring, const uint8_t card_key[BADGECARD_KEY_
 		goto out;
 	}
 	d.io = dev;
-	if (badgecard_issue(&d, card_key, target.nti.nai.abtUid, target.nti.nai.szUidLen, number,
-			    old_number, had_old) != DESFIRE_OK) {
+	if (badgecard_issue(&d, card_key, old_card_key, target.nti.nai.abtUid, target.nti.nai.szUidLen,
+			    number, old_number, had_old) != DESFIRE_OK) {
 		snprintf(err, err_size, "%s", d.why);
 		goto out;
 	}

@@ -25,7 +25,8 @@ enum card_nfc_result {
 /* Personalises the card presented on connstring; see badgecard_issue.
  * On failure err says what failed. */
 int card_nfc_issue(const char *connstring, const uint8_t card_key[BADGECARD_KEY_LEN],
-		   uint8_t number[BADGECARD_NUMBER_LEN], uint8_t old_number[BADGECARD_NUMBER_LEN],
-		   bool *had_old, char *err, size_t err_size) __attribute__((warn_unused_result));
+		   const uint8_t *old_card_key, uint8_t number[BADGECARD_NUMBER_LEN],
+		   uint8_t old_number[BADGECARD_NUMBER_LEN], bool *had_old, char *err, size_t err_size)
+	__attribute__((warn_unused_result));
 
 #endif

@@ -259,11 +259,12 @@ out:
 int cmd_badge_issue(struct ctl *ctl, int argc, char **argv)
 {
 	const char *device = NULL, *card_key_path = NULL, *person = NULL, *key = NULL;
-	const char *valid_until = NULL;
+	const char *valid_until = NULL, *old_key_path = NULL;
 	bool pool = false;
 	const struct ctl_arg args[] = {
 		{.name = "device", .required = true, .value = &device},
 		{.name = "card-key", .required = true, .value = &card_key_path},
+		{.name = "old-card-key", .value = &old_key_path},
 		{.name = "person", .value = &person},
 		{.name = "pool", .flag = &pool},
 		{.name = "key", .value = &key},
@@ -271,6 +272,7 @@ int cmd_badge_issue(struct ctl *ctl, int argc, char **argv)
 		{0},
 	};
 	uint8_t key_bytes[CREDENTIAL_KEY_LEN], card_key[BADGECARD_KEY_LEN];
+	uint8_t old_card_key[BADGECARD_KEY_LEN];
 	uint8_t number[BADGECARD_NUMBER_LEN], old_number[BADGECARD_NUMBER_LEN];
 	uint8_t credential[CREDENTIAL_LEN], old_credential[CREDENTIAL_LEN];
 	char err[512];
@@ -282,6 +284,7 @@ int cmd_badge_issue(struct ctl *ctl, int argc, char **argv)
 	memset(number, 0, sizeof(number));
 	memset(old_number, 0, sizeof(old_number));
 	memset(card_key, 0, sizeof(card_key));
+	memset(old_card_key, 0, sizeof(old_card_key));
 	memset(key_bytes, 0, sizeof(key_bytes));
 	if (!ctl_args_parse(ctl, argc, argv, args, &status))
 		return status;
@@ -303,12 +306,22 @@ int cmd_badge_issue(struct ctl *ctl, int argc, char **argv)
 		status = ctl_fail(CTL_EXIT_USAGE, "%s", err);
 		goto out;
 	}
+	if (old_key_path != NULL && access(old_key_path, R_OK) != 0) {
+		status = ctl_fail(CTL_EXIT_ENV, "card key %s: %s", old_key_path, strerror(errno));
+		goto out;
+	}
+	if (old_key_path != NULL &&
+	    badgecard_key_load(old_key_path, old_card_key, err, sizeof(err)) != 0) {
+		status = ctl_fail(CTL_EXIT_USAGE, "%s", err);
+		goto out;
+	}
 	/* The database first: a caller who may not enroll finds out before a
 	 * card is written. */
 	status = ctldb_connect(ctl);
 	if (status != CTL_EXIT_OK)
 		goto out;
-	switch (card_nfc_issue(device, card_key, number, old_number, &had_old, err, sizeof(err))) {
+	switch (card_nfc_issue(device, card_key, old_key_path != NULL ? old_card_key : NULL, number,
+			       old_number, &had_old, err, sizeof(err))) {
 	case CARD_NFC_OK:
 		break;
 	case CARD_NFC_DEVICE:
@@ -331,6 +344,7 @@ int cmd_badge_issue(struct ctl *ctl, int argc, char **argv)
 out:
 	explicit_bzero(key_bytes, sizeof(key_bytes));
 	explicit_bzero(card_key, sizeof(card_key));
+	explicit_bzero(old_card_key, sizeof(old_card_key));
 	explicit_bzero(number, sizeof(number));
 	explicit_bzero(old_number, sizeof(old_number));
 	explicit_bzero(credential, sizeof(credential));

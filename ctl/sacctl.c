@@ -32,7 +32,7 @@ static const struct ctl_command commands[] = {
 	{"badge", "revoke", cmd_badge_revoke, "--uid HEX|- [--key FILE] | --badge ID",
 	 "revoke a badge (a lost DESFire badge by its id); prints the badge id"},
 	{"badge", "issue", cmd_badge_issue,
-	 "--device CONNSTRING --card-key FILE (--person ID|--pool) [--key FILE] "
+	 "--device CONNSTRING --card-key FILE (--person ID|--pool) [--old-card-key FILE] [--key FILE] "
 	 "[--valid-until TIME]",
 	 "personalise a blank DESFire card and enroll it; prints the badge id"},
 	{"officer", "certify", cmd_officer_certify, "ROLE --site SITE --expires TIME",

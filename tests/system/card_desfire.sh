@@ -9,7 +9,8 @@
 #     (same UID, no keys), a UID-only magic card with the same UID, a card
 #     issued under another card key, a card pulled away mid-authentication;
 #   - a lost card revoked by badge id is DENYed; re-issuing a card retires
-#     its old badge; a card of another system is not re-issued;
+#     its old badge; a card of another system is not re-issued, but moves
+#     to a new card key with --old-card-key;
 #   - a UID-mode reader beside it still works;
 #   - neither a UID nor a card number is in any log, spool or the database.
 source "$(dirname "$0")/../lib.sh"
@@ -103,12 +104,17 @@ check_eq "the old badges are revoked" \
     "$(sql -c "SELECT count(*) FROM sac.badges WHERE id IN ($badge_ada, $badge_grace) AND revoked_at IS NOT NULL")" 2
 check_eq "... the new ones not" \
     "$(sql -c "SELECT count(*) FROM sac.badges WHERE id IN ($new_ada, $new_grace) AND revoked_at IS NULL")" 2
+new_other=$(issue gate-1 other "$T_DIR/card.key" --old-card-key "$T_DIR/other-card.key" --pool 2>>"$T_DIR/reissue.err")
+check_match "a card is moved to a new card key (--old-card-key)" "$new_other" '^[0-9]+$'
+check "... retiring its previous badge" grep -q "previous badge $badge_other is revoked" "$T_DIR/reissue.err"
 new_secret_grace=$(sim gate-1 secret grace | awk '{print $2}')
 check "re-issuing writes a new card number" test "$new_secret_grace" != "$secret_grace"
 reader_start gate-1
 tap_card gate-1 grace
 check "the re-issued card is granted" wait_for 10 bash -c "grep -cE 'event [0-9a-f]{32}: GRANT' '$T_DIR/gate-1.log' | grep -qx 3"
 check_eq "... for its new badge" "$(sql -c "SELECT count(*) FROM access.presence WHERE badge_id = $new_grace")" 1
+tap_card gate-1 other
+check "the card moved to the new key is granted" wait_for 10 bash -c "grep -cE 'event [0-9a-f]{32}: GRANT' '$T_DIR/gate-1.log' | grep -qx 4"
 
 # --- a UID-mode reader beside it ----------------------------------------------
 uid_plain=04$(openssl rand -hex 6)
