@@ -120,10 +120,12 @@ static int audit_judge(const struct audit_status *st, const struct audit_video *
 				      "the presence table files: no rewrite for more than two purge "
 				      "intervals (%" PRId64 " s)",
 				      st->presence_unerased, stale);
-	if (st->oldest_access_age_s >= 0 && (st->last_purge_age_s < 0 || st->last_purge_age_s > stale)) {
+	if (st->oldest_access_age_s >= 0 &&
+	    (st->last_purge_age_s < 0 || st->last_purge_age_s > stale)) {
 		if (st->last_purge_age_s < 0)
-			rc |= audit_violation(v, "purge_stale",
-					      "access data exists but no purge pass has ever succeeded");
+			rc |= audit_violation(
+				v, "purge_stale",
+				"access data exists but no purge pass has ever succeeded");
 		else
 			rc |= audit_violation(v, "purge_stale",
 					      "access data exists but the last successful purge pass "
@@ -141,10 +143,11 @@ static int audit_judge(const struct audit_status *st, const struct audit_video *
 				      "the audit chain no longer holds the anchor given: records at or "
 				      "before it were removed or altered (the chain was cut)");
 	if (st->oldest_unchained_age_s > stale)
-		rc |= audit_violation(v, "audit_unchained",
-				      "%" PRId64 " audit record(s) are not chained after %" PRId64
-				      " s, more than two intervals: a session is keeping the chain busy",
-				      st->unchained, st->oldest_unchained_age_s);
+		rc |= audit_violation(
+			v, "audit_unchained",
+			"%" PRId64 " audit record(s) are not chained after %" PRId64
+			" s, more than two intervals: a session is keeping the chain busy",
+			st->unchained, st->oldest_unchained_age_s);
 	if (video->dir != NULL && video->stats.files_expired > 0)
 		rc |= audit_violation(v, "video_max_age",
 				      "%" PRIu64 " file(s) in the video store are older than 30 days "
@@ -215,8 +218,8 @@ static int audit_report_row(struct out_table *t, bool compliant, const struct au
 	    out_cell(t, st->first_broken_row >= 0 ? "broken" : "intact") != 0 ||
 	    audit_cell_int(t, st->first_broken_row, st->first_broken_row >= 0) != 0 ||
 	    out_cell(t, st->head_seq != NULL ? head : NULL) != 0 ||
-	    audit_cell_int(t, st->unchained, st->unchained >= 0) != 0 ||
-	    out_cell(t, st->anchor) != 0 || out_cell(t, video->dir) != 0 ||
+	    audit_cell_int(t, st->unchained, st->unchained >= 0) != 0 || out_cell(t, st->anchor) != 0 ||
+	    out_cell(t, video->dir) != 0 ||
 	    audit_cell_int(t, (int64_t)video->stats.files_seen, checked) != 0 ||
 	    audit_cell_int(t, (int64_t)video->stats.files_expired, checked) != 0 ||
 	    audit_cell_int(t, video->oldest_age_s, checked && video->oldest_age_s >= 0) != 0)
@@ -360,8 +363,8 @@ int cmd_audit_anchor(struct ctl *ctl, int argc, char **argv)
 
 	if (!ctl_args_parse(ctl, argc, argv, args, &status))
 		return status;
-	status = ctldb_call(ctl, &purpose, "SELECT anchor, seq, chained_at FROM sac.audit_anchor()",
-			    0, NULL, &res);
+	status = ctldb_call(ctl, &purpose, "SELECT anchor, seq, chained_at FROM sac.audit_anchor()", 0,
+			    NULL, &res);
 	if (status != CTL_EXIT_OK)
 		return status;
 	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {

@@ -32,8 +32,8 @@ int cmd_reader_add(struct ctl *ctl, int argc, char **argv)
 	{
 		const char *values[] = {id, site, direction, zone};
 
-		status = ctldb_call(ctl, &purpose,
-				    "SELECT * FROM sac.reader_add($1, $2, $3, $4)", 4, values, &res);
+		status = ctldb_call(ctl, &purpose, "SELECT * FROM sac.reader_add($1, $2, $3, $4)", 4,
+				    values, &res);
 	}
 	if (status != CTL_EXIT_OK)
 		return status;
@@ -85,8 +85,7 @@ int cmd_reader_list(struct ctl *ctl, int argc, char **argv)
 
 int cmd_reader_denials(struct ctl *ctl, int argc, char **argv)
 {
-	static const struct ctldb_purpose purpose = {"read denial counts",
-						     "sac_admin or sac_auditor"};
+	static const struct ctldb_purpose purpose = {"read denial counts", "sac_admin or sac_auditor"};
 	const char *since;
 	int row, suppressed = 0;
 	const struct ctl_arg args[] = {

@@ -12,21 +12,20 @@
 #include "ctldb.h"
 #include "duration.h"
 
-#define RETENTION_COLUMNS                                                                          \
+#define RETENTION_COLUMNS \
 	"access_max_age_s, purge_interval_s, certification_max_s, changed_at, changed_by"
 
 int cmd_retention_show(struct ctl *ctl, int argc, char **argv)
 {
-	static const struct ctldb_purpose purpose = {"read the retention settings",
-						     "a sac group role"};
+	static const struct ctldb_purpose purpose = {"read the retention settings", "a sac group role"};
 	const struct ctl_arg args[] = {{0}};
 	PGresult *res = NULL;
 	int status;
 
 	if (!ctl_args_parse(ctl, argc, argv, args, &status))
 		return status;
-	status = ctldb_call(ctl, &purpose, "SELECT " RETENTION_COLUMNS " FROM sac.retention_show()",
-			    0, NULL, &res);
+	status = ctldb_call(ctl, &purpose, "SELECT " RETENTION_COLUMNS " FROM sac.retention_show()", 0,
+			    NULL, &res);
 	if (status != CTL_EXIT_OK)
 		return status;
 	status = ctldb_print(ctl, res, true);
@@ -35,8 +34,8 @@ int cmd_retention_show(struct ctl *ctl, int argc, char **argv)
 }
 
 /* A duration argument as an SQL interval in seconds, or a usage error. */
-static int retention_duration(struct ctl *ctl, const char *option, const char *text,
-			      char *out, size_t out_size)
+static int retention_duration(struct ctl *ctl, const char *option, const char *text, char *out,
+			      size_t out_size)
 {
 	int64_t seconds;
 
@@ -66,8 +65,7 @@ int cmd_retention_set(struct ctl *ctl, int argc, char **argv)
 		return status;
 	if (max_age == NULL && interval == NULL)
 		return ctl_usage_error(ctl, "give --access-max-age, --purge-interval or both");
-	status = retention_duration(ctl, "access-max-age", max_age, max_age_sql,
-				    sizeof(max_age_sql));
+	status = retention_duration(ctl, "access-max-age", max_age, max_age_sql, sizeof(max_age_sql));
 	if (status == CTL_EXIT_OK)
 		status = retention_duration(ctl, "purge-interval", interval, interval_sql,
 					    sizeof(interval_sql));

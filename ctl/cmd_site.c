@@ -11,7 +11,7 @@
 int cmd_site_add(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"add sites", "sac_admin"};
-	const char *name;
+	const char *name = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "NAME", .positional = true, .required = true, .value = &name},
 		{0},
@@ -51,8 +51,8 @@ int cmd_site_drill_confirm(struct ctl *ctl, int argc, char **argv)
 	values[0] = name;
 	values[1] = strcmp(required, "yes") == 0 ? "true" : "false";
 	status = ctldb_call(ctl, &purpose,
-			    "SELECT site, drill_confirm FROM sac.site_drill_confirm($1, $2::boolean)", 2,
-			    values, &res);
+			    "SELECT site, drill_confirm FROM sac.site_drill_confirm($1, $2::boolean)",
+			    2, values, &res);
 	if (status != CTL_EXIT_OK)
 		return status;
 	status = ctldb_print(ctl, res, true);

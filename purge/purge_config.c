@@ -38,8 +38,7 @@ static int purge_config_video_dir(const struct config_file *cf, struct purge_con
 	return cfg->video_dir != NULL ? 0 : -1;
 }
 
-int purge_config_load(const char *path, struct purge_config *cfg,
-		      struct config_problems *problems)
+int purge_config_load(const char *path, struct purge_config *cfg, struct config_problems *problems)
 {
 	struct config_file *cf = NULL;
 	const char *database;

@@ -28,8 +28,8 @@ int64_t purge_run_interval_s(const struct purge_run *run)
 	return run->interval_s > 0 ? run->interval_s : PURGE_DEFAULT_INTERVAL_S;
 }
 
-static void purge_run_note_failure(struct purge_run *run, const char *reason,
-				   const char *sqlstate, const struct videostore_stats *video)
+static void purge_run_note_failure(struct purge_run *run, const char *reason, const char *sqlstate,
+				   const struct videostore_stats *video)
 {
 	int64_t now = daemon_unix_ms();
 
@@ -58,8 +58,7 @@ void purge_run_close(struct purge_run *run)
 	purge_run_disconnect(run);
 }
 
-static int purge_run_connect(struct purge_run *run, const struct purge_config *cfg,
-			     const char **reason)
+static int purge_run_connect(struct purge_run *run, const struct purge_config *cfg, const char **reason)
 {
 	char err[512];
 
@@ -205,8 +204,8 @@ static enum purge_status purge_run_steps(struct purge_run *run, const struct pur
 	snprintf(pass, pass_size, "%s", PQgetvalue(ledger, 0, 0));
 	run->interval_s = strtoll(PQgetvalue(ledger, 0, 1), NULL, 10);
 	params[0] = pass;
-	status = purge_run_step(run, "presence", "SELECT sac.purge_presence($1::bigint)", 1, params,
-				1, &presence, reason, sqlstate);
+	status = purge_run_step(run, "presence", "SELECT sac.purge_presence($1::bigint)", 1, params, 1,
+				&presence, reason, sqlstate);
 	if (status != PURGE_OK)
 		goto out;
 	status = purge_run_step(run, "muster", "SELECT sac.purge_muster($1::bigint)", 1, params, 1,
@@ -224,8 +223,8 @@ static void purge_run_video(const struct purge_run *run, const struct purge_conf
 			    struct videostore_stats *video, bool *dir_ok)
 {
 	int64_t interval_s = run->interval_s > 0 ? run->interval_s : PURGE_INTERVAL_LIMIT;
-	int64_t cutoff = daemon_unix_ms() / 1000 + interval_s + PURGE_VIDEO_MARGIN_S -
-			 cfg->video_max_age_s;
+	int64_t cutoff =
+		daemon_unix_ms() / 1000 + interval_s + PURGE_VIDEO_MARGIN_S - cfg->video_max_age_s;
 
 	*dir_ok = true;
 	if (videostore_walk(cfg->video_dir, cutoff, VIDEOSTORE_REMOVE, video) != 0) {
@@ -267,8 +266,7 @@ static enum purge_status purge_run_finish(struct purge_run *run, const struct pu
 	if (status != PURGE_OK)
 		return status;
 	log_info("purge pass: %s", PQgetvalue(res, 0, 0));
-	log_notice("audit chain head: sac-anchor:%s:%s", PQgetvalue(res, 0, 1),
-		   PQgetvalue(res, 0, 2));
+	log_notice("audit chain head: sac-anchor:%s:%s", PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
 	PQclear(res);
 	return PURGE_OK;
 }

@@ -37,8 +37,8 @@ struct purge_run {
 	char last_reason[32]; /* a fixed word: unreachable, refused, error */
 	char last_sqlstate[6];
 	char last_failed_step[16]; /* the step of the last failed pass, a fixed word */
-	char last_step[16];        /* the step running or last run: connect, ledger, ... */
-	int64_t interval_s;        /* the purge interval the database last gave; 0: none yet */
+	char last_step[16];	   /* the step running or last run: connect, ledger, ... */
+	int64_t interval_s;	   /* the purge interval the database last gave; 0: none yet */
 	struct videostore_stats failed_video; /* video work done during those passes */
 };
 
