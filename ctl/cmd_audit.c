@@ -205,7 +205,7 @@ static int audit_report_row(struct out_table *t, bool compliant, const struct au
 			    const struct audit_video *video)
 {
 	bool checked = video->dir != NULL;
-	char head[128];
+	char head[128] = "";
 
 	if (st->head_seq != NULL && st->head_hash != NULL)
 		snprintf(head, sizeof(head), "sac-anchor:%s:%s", st->head_seq, st->head_hash);
@@ -255,7 +255,7 @@ static int audit_anchor_parse(const char *line, char *seq, size_t seq_size, char
 int cmd_audit_verify(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"read the retention status", "sac_auditor"};
-	const char *video_dir, *anchor;
+	const char *video_dir = NULL, *anchor = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "video-dir", .value = &video_dir},
 		{.name = "anchor", .value = &anchor},
@@ -330,7 +330,7 @@ out:
 int cmd_audit_log(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"read the audit log", "sac_auditor"};
-	const char *since;
+	const char *since = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "since", .value = &since},
 		{0},

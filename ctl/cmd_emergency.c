@@ -400,7 +400,7 @@ int cmd_emergency_confirm(struct ctl *ctl, int argc, char **argv)
 						     "a second certified officer of the site"};
 	static const struct column_spec columns[] = {
 		{"emergency_id", OUT_NUMBER}, {"confirmed", OUT_BOOL}, {NULL, 0}};
-	const char *id;
+	const char *id = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "ID", .positional = true, .required = true, .value = &id},
 		{0},

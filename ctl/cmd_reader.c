@@ -13,7 +13,7 @@
 int cmd_reader_add(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"add readers", "sac_admin"};
-	const char *id, *site, *direction, *zone;
+	const char *id = NULL, *site = NULL, *direction = NULL, *zone = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "ID", .positional = true, .required = true, .value = &id},
 		{.name = "site", .required = true, .value = &site},
@@ -45,7 +45,7 @@ int cmd_reader_add(struct ctl *ctl, int argc, char **argv)
 int cmd_reader_disable(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"disable readers", "sac_admin"};
-	const char *id;
+	const char *id = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "ID", .positional = true, .required = true, .value = &id},
 		{0},
@@ -86,7 +86,7 @@ int cmd_reader_list(struct ctl *ctl, int argc, char **argv)
 int cmd_reader_denials(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"read denial counts", "sac_admin or sac_auditor"};
-	const char *since;
+	const char *since = NULL;
 	int row, suppressed = 0;
 	const struct ctl_arg args[] = {
 		{.name = "since", .value = &since},

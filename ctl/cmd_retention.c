@@ -50,7 +50,7 @@ static int retention_duration(struct ctl *ctl, const char *option, const char *t
 int cmd_retention_set(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"set the retention limits", "sac_admin"};
-	const char *max_age, *interval;
+	const char *max_age = NULL, *interval = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "access-max-age", .value = &max_age},
 		{.name = "purge-interval", .value = &interval},

@@ -34,7 +34,7 @@ int cmd_site_add(struct ctl *ctl, int argc, char **argv)
 int cmd_site_drill_confirm(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"change site settings", "sac_admin"};
-	const char *name, *required;
+	const char *name = NULL, *required = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "NAME", .positional = true, .required = true, .value = &name},
 		{.name = "required", .required = true, .value = &required},
