@@ -211,13 +211,15 @@ out:
 	return status;
 }
 
+static const struct ctldb_purpose badge_issue_purpose = {"issue badges", "sac_admin"};
+
 /* Enrolls credential for person (NULL: pool) and, when the card held an
  * earlier number, retires that number's badge.  Prints the new badge id. */
 static int badge_enroll_issued(struct ctl *ctl, const uint8_t credential[CREDENTIAL_LEN],
 			       const uint8_t *old_credential, const char *person,
 			       const char *valid_until)
 {
-	static const struct ctldb_purpose purpose = {"issue badges", "sac_admin"};
+	const struct ctldb_purpose *purpose = &badge_issue_purpose;
 	PGresult *res = NULL;
 	const char *id;
 	int status;
@@ -227,7 +229,7 @@ static int badge_enroll_issued(struct ctl *ctl, const uint8_t credential[CREDENT
 		const int lengths[] = {CREDENTIAL_LEN};
 		const int formats[] = {1};
 
-		status = ctldb_call_params(ctl, &purpose, "SELECT sac.badge_retire($1::bytea)", 1,
+		status = ctldb_call_params(ctl, purpose, "SELECT sac.badge_retire($1::bytea)", 1,
 					   values, lengths, formats, &res);
 		if (status != CTL_EXIT_OK)
 			goto out;
@@ -242,7 +244,7 @@ static int badge_enroll_issued(struct ctl *ctl, const uint8_t credential[CREDENT
 		const int lengths[] = {CREDENTIAL_LEN, 0, 0};
 		const int formats[] = {1, 0, 0};
 
-		status = ctldb_call_params(ctl, &purpose,
+		status = ctldb_call_params(ctl, purpose,
 					   "SELECT sac.badge_enroll($1::bytea, $2::bigint, "
 					   "$3::timestamptz)",
 					   3, values, lengths, formats, &res);
@@ -317,7 +319,7 @@ int cmd_badge_issue(struct ctl *ctl, int argc, char **argv)
 	}
 	/* The database first: a caller who may not enroll finds out before a
 	 * card is written. */
-	status = ctldb_connect(ctl);
+	status = ctldb_connect(ctl, &badge_issue_purpose);
 	if (status != CTL_EXIT_OK)
 		goto out;
 	switch (card_nfc_issue(device, card_key, old_key_path != NULL ? old_card_key : NULL, number,

@@ -19,7 +19,8 @@
 /* The fake device: a script of poll results, one per call. */
 struct fake {
 	int opens, closes, open_failures_left;
-	const char *script; /* per poll: 'A' card A, 'B' card B, '-' none, 'X' failure */
+	const char *script; /* per poll: 'A' card A, 'B' card B, '-' none, 'X' failure,
+			     * 'R' a card refused (failed authentication) */
 	size_t pos;
 };
 
@@ -60,6 +61,9 @@ static enum device_poll fake_poll(void *handle, uint8_t uid[DEVICE_UID_MAX], siz
 	case 'X':
 		snprintf(err, err_size, "input/output error");
 		return DEVICE_FAILED;
+	case 'R':
+		snprintf(err, err_size, "AuthenticateEV2First: authentication error");
+		return DEVICE_REFUSED;
 	default:
 		return DEVICE_NO_CARD;
 	}
@@ -129,6 +133,19 @@ static void test_single_miss_keeps_presentation(void **state)
 	assert_string_equal(taps, "A");
 }
 
+static void test_refused_card_makes_no_tap(void **state)
+{
+	/* A refused card is no tap however long it stays; a good card after
+	 * it (even without an empty poll between) is; a good card that misses
+	 * one exchange stays one presentation. */
+	struct fake f = {.script = "RRRR--RRAAARAA--R--A"};
+	char taps[16];
+
+	(void)state;
+	run(&f, taps, sizeof(taps));
+	assert_string_equal(taps, "AA");
+}
+
 static void test_card_swap_is_new_tap(void **state)
 {
 	struct fake f = {.script = "AABBAA"};
@@ -189,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_one_tap_per_presentation),
 		cmocka_unit_test(test_single_miss_keeps_presentation),
 		cmocka_unit_test(test_card_swap_is_new_tap),
+		cmocka_unit_test(test_refused_card_makes_no_tap),
 		cmocka_unit_test(test_fault_reopens),
 		cmocka_unit_test(test_open_backoff_grows_and_caps),
 	};
