@@ -127,6 +127,8 @@ sql -c "INSERT INTO access.presence
         DELETE FROM access.presence WHERE badge_id > 5000" >/dev/null
 sql -c "CHECKPOINT" >/dev/null
 echo "backlog: $(sql -c "SELECT count(*) FROM access.events") events past the limit, $completed completed cycles as dead presence rows, loaded in $(( (t1 - t0) / 1000 )) s"
-before=$(sql -c "SELECT pg_size_pretty(pg_total_relation_size('access.presence'))")
+# The presence table is 16 partitions: its size is theirs.
+presence_size() { sql -c "SELECT pg_size_pretty(sum(pg_total_relation_size(inhrelid))) FROM pg_inherits WHERE inhparent = 'access.presence'::regclass"; }
+before=$(presence_size)
 t0=$(ms); sac-purge -c "$T_DIR/purge.conf" --once 2>/dev/null; t1=$(ms)
-echo "backlog pass: $((t1 - t0)) ms wall, $(sql -c "SELECT counts->>'duration_ms' FROM audit.purge_runs ORDER BY id DESC LIMIT 1") ms in the database; dropped $(sql -c "SELECT counts->>'partitions_dropped' FROM audit.purge_runs ORDER BY id DESC LIMIT 1") partitions; presence $before -> $(sql -c "SELECT pg_size_pretty(pg_total_relation_size('access.presence'))"), $(sql -c "SELECT count(*) FROM access.presence") rows kept"
+echo "backlog pass: $((t1 - t0)) ms wall, $(sql -c "SELECT counts->>'duration_ms' FROM audit.purge_runs ORDER BY id DESC LIMIT 1") ms in the database; dropped $(sql -c "SELECT counts->>'partitions_dropped' FROM audit.purge_runs ORDER BY id DESC LIMIT 1") partitions; presence $before -> $(presence_size), $(sql -c "SELECT count(*) FROM access.presence") rows kept"

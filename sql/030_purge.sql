@@ -332,6 +332,11 @@ DECLARE
     v_rewritten integer := 0;
     v_counts jsonb;
 BEGIN
+    -- This transaction's commit need not wait for the disk: lost in a crash,
+    -- the rewrite and its note in the pass's row are lost together, the old
+    -- files stay, and the next pass rewrites them (the pass's audit record,
+    -- in sac.purge_finish, is committed durably).
+    PERFORM set_config('synchronous_commit', 'off', true);
     EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', v_presence);
     EXECUTE format('WITH ins AS ('
                    '  INSERT INTO access.presence_expiries (site_id, removed_at, removed)'
