@@ -18,7 +18,7 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wno-format-nonliteral -Werror
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -DSAC_VERSION='"$(VERSION)"' -DSAC_SQL_DIR='"$(PREFIX)/share/sac/sql"' \
+ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -DSAC_VERSION='"$(VERSION)"' \
              -Icommon $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS  = $(PKG_LIBS) -lpthread
 
@@ -60,6 +60,18 @@ $(B)/bin/$(call prog_name,$(1)): $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(call p
 	$$(CC) $$(ALL_CFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+
+# sacctl carries the migrations sql/*.sql compiled in (ctl/sqlfiles.h).
+# tools/embed-sql runs at every make and rewrites the generated file only
+# when sql/ changed (an edit, a new or a removed file).
+$(B)/gen/sqlfiles.c: FORCE
+	@mkdir -p $(dir $@)
+	@tools/embed-sql $@ sql
+$(B)/obj/gen/sqlfiles.o: $(B)/gen/sqlfiles.c ctl/sqlfiles.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ictl -c $< -o $@
+$(B)/bin/sacctl: $(B)/obj/gen/sqlfiles.o
+FORCE:
 
 # Unit tests link only common/ (the archive pulls in just the modules used).
 $(B)/tests/%: tests/unit/%.c $(COMMON_LIB)

@@ -20,6 +20,7 @@ int cmd_site_add(struct ctl *ctl, int argc, char **argv);
 /* cmd_reader.c */
 int cmd_reader_add(struct ctl *ctl, int argc, char **argv);
 int cmd_reader_disable(struct ctl *ctl, int argc, char **argv);
+int cmd_reader_enable(struct ctl *ctl, int argc, char **argv);
 int cmd_reader_list(struct ctl *ctl, int argc, char **argv);
 int cmd_reader_denials(struct ctl *ctl, int argc, char **argv);
 

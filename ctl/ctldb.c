@@ -4,7 +4,9 @@
 #include "ctldb.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db.h"
 
@@ -18,12 +20,39 @@
 #define OID_NUMERIC 1700
 #define OID_TIMESTAMPTZ 1184
 
+/* The packages' connection service: /etc/sac/pg_service.conf, section [sac]. */
+#define CTLDB_SERVICE_DIR "/etc/sac"
+#define CTLDB_SERVICE "sac"
+
+/* Without --db, PGSERVICE, PGDATABASE or PGHOST, sacctl connects through
+ * libpq's service "sac"; a service file of the caller (~/.pg_service.conf,
+ * PGSERVICEFILE) comes first, /etc/sac/pg_service.conf after it. */
+static void ctldb_default_service(struct ctl *ctl)
+{
+	const char *service = getenv("PGSERVICE");
+
+	if (ctl->conninfo[0] != '\0')
+		return;
+	if (service == NULL) {
+		if (getenv("PGDATABASE") != NULL || getenv("PGHOST") != NULL ||
+		    getenv("PGHOSTADDR") != NULL ||
+		    access(CTLDB_SERVICE_DIR "/pg_service.conf", R_OK) != 0)
+			return;
+		ctl->conninfo = "service=" CTLDB_SERVICE;
+	} else if (strcmp(service, CTLDB_SERVICE) != 0) {
+		return;
+	}
+	if (getenv("PGSYSCONFDIR") == NULL && access(CTLDB_SERVICE_DIR "/pg_service.conf", R_OK) == 0)
+		setenv("PGSYSCONFDIR", CTLDB_SERVICE_DIR, 0);
+}
+
 int ctldb_connect(struct ctl *ctl)
 {
 	char err[512];
 
 	if (ctl->conn != NULL)
 		return CTL_EXIT_OK;
+	ctldb_default_service(ctl);
 	ctl->conn = db_connect(ctl->conninfo, "sacctl", err, sizeof(err));
 	if (ctl->conn == NULL)
 		return ctl_fail(CTL_EXIT_ENV, "cannot connect to the database: %s", err);
