@@ -43,7 +43,7 @@ BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all check deps demo bench soak fuzz install uninstall clean format unit-tests
+.PHONY: all check deps demo bench soak fuzz install uninstall clean format unit-tests deb
 all: $(BUILT) $(BENCH_BIN)
 
 $(B)/obj/%.o: %.c
@@ -124,7 +124,7 @@ fuzz: deps
 # units, sysusers/tmpfiles snippets, man pages
 # and commented example configurations.  The units name $(PREFIX)/bin.
 # Example configurations go to $(DESTDIR)/etc/sac: /etc is not under PREFIX.
-SYSTEMD_UNITS := $(notdir $(wildcard systemd/*.service))
+SYSTEMD_UNITS := $(notdir $(wildcard systemd/*.service systemd/*.timer))
 MAN1 := $(notdir $(wildcard man/*.1))
 MAN8 := $(notdir $(wildcard man/*.8))
 CONF_EXAMPLES := $(notdir $(wildcard etc/*.conf.example))
@@ -156,6 +156,26 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man1/,$(MAN1))
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man8/,$(MAN8))
 	rm -f $(addprefix $(DESTDIR)/etc/sac/,$(CONF_EXAMPLES))
+
+# Debian packages (debian/, SPEC §8) into build/deb/, built from a copy of
+# the sources with Debian's build flags and checked with lintian.  Rebuilt
+# only when a source file is newer than the last build.  sac-web is built
+# when web/ has sources.
+DEB_DIR := build/deb
+DEB_SRC := $(filter-out build/% run/%,$(shell find Makefile common reader controller purge ctl web sql \
+             systemd debian man etc tools -type f 2>/dev/null))
+DEB_PROFILES := $(if $(wildcard web/*.c),,-Ppkg.sac.noweb)
+
+deb: $(DEB_DIR)/stamp
+$(DEB_DIR)/stamp: $(DEB_SRC)
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src/sac-$(VERSION)
+	@tar -cf - $(DEB_SRC) | tar -C $(DEB_DIR)/src/sac-$(VERSION) -xf -
+	cd $(DEB_DIR)/src/sac-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    DEB_BUILD_OPTIONS=noautodbgsym dpkg-buildpackage -b -us -uc $(DEB_PROFILES) >../build.log 2>&1 || { tail -n 40 ../build.log; exit 1; }
+	mv $(DEB_DIR)/src/*.deb $(DEB_DIR)/
+	rm -rf $(DEB_DIR)/src/sac-$(VERSION)
+	lintian --fail-on error,warning $(DEB_DIR)/*.deb
+	touch $@
 
 format:
 	clang-format -i $(wildcard */*.c */*.h tests/*/*.c bench/*.c)
