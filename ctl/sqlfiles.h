@@ -12,7 +12,7 @@
 struct sql_file {
 	const char *name; /* "001_foundation.sql" */
 	const char *text; /* the file's bytes, NUL-terminated */
-	size_t len;       /* without the terminating NUL */
+	size_t len;	  /* without the terminating NUL */
 };
 
 /* In name order; sql_files_count may be 0. */
