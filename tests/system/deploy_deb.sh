@@ -45,6 +45,7 @@ fi
 
 # --- one run per machine; refuse to touch anything that was there before ----
 
+mkdir -p /run/lock
 exec 9>/run/lock/sac-deploy-deb.lock
 if ! flock -w 480 9; then
     not_ok "another deploy test held /run/lock/sac-deploy-deb.lock for 8 minutes"
@@ -309,6 +310,9 @@ after_command() {
         ;;
     *"badge enroll"*)
         # Ana taps her badge at hq-gate-1-in.
+        check "the reader has its PN532 open" wait_for 60 grep -q 'device .*: open' "$T_DIR/hq-gate-1-in.log"
+        check "…and is connected to the controller" \
+            wait_for 60 grep -q 'connected to controller' "$T_DIR/hq-gate-1-in.log"
         check "the badge is tapped at hq-gate-1-in" tap hq-gate-1-in 04A1B2C3D4E5F6
         check "…and the controller grants it" wait_for 30 grep -q 'GRANT' "$T_DIR/hq-gate-1-in.log"
         ;;
