@@ -5,11 +5,22 @@
 
 #include <stdbool.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
 volatile sig_atomic_t daemon_terminate;
 volatile sig_atomic_t daemon_reload;
+
+int daemon_harden(void)
+{
+	struct rlimit none = {0, 0};
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return -1;
+	return setrlimit(RLIMIT_CORE, &none);
+}
 
 static void daemon_on_signal(int signo)
 {
