@@ -29,16 +29,15 @@ struct config_parse {
 	struct config_problems *problems;
 	const char *const *known_keys;
 	int line;
-	bool line_used;		/* the handler saw the current line */
-	bool line_significant;	/* the current line is not blank or a comment */
-	bool line_section;	/* the current line is a [section] header */
+	bool line_used;	       /* the handler saw the current line */
+	bool line_significant; /* the current line is not blank or a comment */
+	bool line_section;     /* the current line is a [section] header */
 	bool line_too_long;
 	char current_section[64];
 	bool in_unknown_section;
 };
 
-void config_problem(struct config_problems *problems, const char *path, int line,
-		    const char *fmt, ...)
+void config_problem(struct config_problems *problems, const char *path, int line, const char *fmt, ...)
 {
 	char message[512];
 	char *item = NULL;
@@ -128,7 +127,8 @@ static char *config_read_line(char *str, int num, void *stream)
 		const char *end = strchr(p, ']');
 
 		if (end == NULL) {
-			config_problem(cp->problems, cp->cf->path, cp->line, "syntax error: unclosed '['");
+			config_problem(cp->problems, cp->cf->path, cp->line,
+				       "syntax error: unclosed '['");
 		} else {
 			size_t n = (size_t)(end - p - 1);
 			bool known = false;
@@ -344,8 +344,8 @@ const char *config_get_file(const struct config_file *cf, const char *key, bool 
 	return path;
 }
 
-int config_get_endpoints(const struct config_file *cf, const char *key, bool required,
-			 char **hosts, int *ports, int max, struct config_problems *problems)
+int config_get_endpoints(const struct config_file *cf, const char *key, bool required, char **hosts,
+			 int *ports, int max, struct config_problems *problems)
 {
 	const char *value = config_get_string(cf, key, required, problems);
 	const struct config_entry *e = config_find(cf, key);
@@ -371,7 +371,8 @@ int config_get_endpoints(const struct config_file *cf, const char *key, bool req
 		while (len > 0 && (p[start + len - 1] == ' ' || p[start + len - 1] == '\t'))
 			len--;
 		if (len == 0 || len >= sizeof(item)) {
-			config_problem(problems, cf->path, e->line, "'%s': empty or overlong entry", key);
+			config_problem(problems, cf->path, e->line, "'%s': empty or overlong entry",
+				       key);
 			goto fail;
 		}
 		memcpy(item, p + start, len);
@@ -385,11 +386,13 @@ int config_get_endpoints(const struct config_file *cf, const char *key, bool req
 		errno = 0;
 		port = strtol(colon + 1, &port_end, 10);
 		if (errno != 0 || *port_end != '\0' || colon[1] == '\0' || port < 1 || port > 65535) {
-			config_problem(problems, cf->path, e->line, "'%s': bad port in '%s'", key, item);
+			config_problem(problems, cf->path, e->line, "'%s': bad port in '%s'", key,
+				       item);
 			goto fail;
 		}
 		if (n >= max) {
-			config_problem(problems, cf->path, e->line, "'%s': more than %d entries", key, max);
+			config_problem(problems, cf->path, e->line, "'%s': more than %d entries", key,
+				       max);
 			goto fail;
 		}
 		hosts[n] = strndup(item, (size_t)(colon - item));
@@ -451,8 +454,8 @@ static bool config_ident_valid(const char *id)
 
 /* An existing, readable regular file; with private, one that group and
  * others cannot access (like ssh refuses a private key). */
-static bool config_check_file(const char *file, int line, const struct config_key *k,
-			      const char *value, bool private, struct config_problems *problems)
+static bool config_check_file(const char *file, int line, const struct config_key *k, const char *value,
+			      bool private, struct config_problems *problems)
 {
 	struct stat st;
 
@@ -462,8 +465,7 @@ static bool config_check_file(const char *file, int line, const struct config_ke
 		return false;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		config_problem(problems, file, line, "'%s': %s is not a regular file", k->name,
-			       value);
+		config_problem(problems, file, line, "'%s': %s is not a regular file", k->name, value);
 		return false;
 	}
 	if (access(value, R_OK) != 0) {
@@ -495,14 +497,12 @@ static bool config_check_state_file(const char *file, int line, const struct con
 	}
 	dir = dirname(copy);
 	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		config_problem(problems, file, line, "'%s': directory %s does not exist", k->name,
-			       dir);
+		config_problem(problems, file, line, "'%s': directory %s does not exist", k->name, dir);
 	else if (access(dir, W_OK | X_OK) != 0)
 		config_problem(problems, file, line, "'%s': cannot write in %s: %s", k->name, dir,
 			       strerror(errno));
 	else if (lstat(value, &st) == 0 && !S_ISREG(st.st_mode))
-		config_problem(problems, file, line, "'%s': %s is not a regular file", k->name,
-			       value);
+		config_problem(problems, file, line, "'%s': %s is not a regular file", k->name, value);
 	else
 		ok = true;
 	free(copy);
@@ -623,8 +623,7 @@ static void config_parse_value(const char *file, int line, const struct config_k
 		return;
 	case CONFIG_FILE:
 	case CONFIG_PRIVATE_KEY:
-		if (!config_check_file(file, line, k, value, k->type == CONFIG_PRIVATE_KEY,
-				       problems))
+		if (!config_check_file(file, line, k, value, k->type == CONFIG_PRIVATE_KEY, problems))
 			return;
 		break;
 	case CONFIG_SECRET_HEX:
@@ -788,8 +787,7 @@ static bool config_key_same(const struct config_key *k, const void *a, const voi
 	}
 }
 
-bool config_same(const struct config_schema *schema, const char *key, const void *a,
-		 const void *b)
+bool config_same(const struct config_schema *schema, const char *key, const void *a, const void *b)
 {
 	const struct config_key *k = config_schema_key(schema, key);
 
@@ -853,8 +851,7 @@ static void config_describe(const struct config_key *k, const void *cfg, char *o
 	}
 }
 
-enum config_status config_reload(const struct config_schema *schema, const char *path,
-				 void *fresh)
+enum config_status config_reload(const struct config_schema *schema, const char *path, void *fresh)
 {
 	struct config_problems problems = {0};
 	enum config_status status;
@@ -866,16 +863,14 @@ enum config_status config_reload(const struct config_schema *schema, const char 
 			log_error("reload: %s", problems.items[i]);
 		if (problems.dropped > 0)
 			log_error("reload: (%d more problems not shown)", problems.dropped);
-		log_error("reload refused: %s has problems; keeping the running configuration",
-			  path);
+		log_error("reload refused: %s has problems; keeping the running configuration", path);
 		config_free(schema, fresh);
 	}
 	config_problems_free(&problems);
 	return status;
 }
 
-int config_commit(const struct config_schema *schema, const char *path, void *running,
-		  void *fresh)
+int config_commit(const struct config_schema *schema, const char *path, void *running, void *fresh)
 {
 	const struct config_key *k;
 	char was[512], now[512];

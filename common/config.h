@@ -40,7 +40,7 @@ struct config_file {
 };
 
 enum config_read_result {
-	CONFIG_READ_OK = 0,	 /* parsed; problems may still have been recorded */
+	CONFIG_READ_OK = 0,	     /* parsed; problems may still have been recorded */
 	CONFIG_READ_UNREADABLE = -1, /* the file itself cannot be opened or read */
 };
 
@@ -57,8 +57,8 @@ enum config_read_result config_read(const char *path, const char *section,
 void config_file_free(struct config_file *cf);
 
 /* Records "path:line: message" (line 0: "path: message"). */
-void config_problem(struct config_problems *problems, const char *path, int line,
-		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void config_problem(struct config_problems *problems, const char *path, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 void config_problems_print(const struct config_problems *problems);
 void config_problems_free(struct config_problems *problems);
 
@@ -82,8 +82,8 @@ const char *config_get_file(const struct config_file *cf, const char *key, bool 
 /* Splits a comma-separated list into at most max items of host:port form,
  * each written to hosts[i] (malloc'd) and ports[i].  Returns the number of
  * items, or -1 after recording a problem. */
-int config_get_endpoints(const struct config_file *cf, const char *key, bool required,
-			 char **hosts, int *ports, int max, struct config_problems *problems);
+int config_get_endpoints(const struct config_file *cf, const char *key, bool required, char **hosts,
+			 int *ports, int max, struct config_problems *problems);
 
 /* --- the table layer ------------------------------------------------------ */
 
@@ -132,10 +132,10 @@ struct config_secret {
 struct config_key {
 	const char *name;
 	enum config_type type;
-	size_t offset;	     /* of the value in the program's struct */
+	size_t offset; /* of the value in the program's struct */
 	unsigned flags;
-	const char *def;     /* default, parsed like a value; NULL: none */
-	int64_t min, max;    /* bounds, meaning per type (above) */
+	const char *def;	    /* default, parsed like a value; NULL: none */
+	int64_t min, max;	    /* bounds, meaning per type (above) */
 	const char *const *choices; /* CONFIG_CHOICE: NULL-terminated names */
 };
 
@@ -144,8 +144,7 @@ struct config_schema {
 	const struct config_key *keys; /* terminated by a key with name NULL */
 	size_t size;		       /* of the program's struct */
 	/* Rules between keys, run when every key parsed; records problems. */
-	void (*check)(const void *cfg, const struct config_file *cf,
-		      struct config_problems *problems);
+	void (*check)(const void *cfg, const struct config_file *cf, struct config_problems *problems);
 };
 
 /* Reads [schema->section] of path into *cfg (zeroed first), applying
@@ -163,20 +162,18 @@ void config_free(const struct config_schema *schema, void *cfg);
  * CONFIG_INVALID or CONFIG_UNREADABLE is returned: the caller keeps running
  * on what it has.  The caller may then check more (build a TLS context from
  * *fresh) and refuse by config_free'ing *fresh. */
-enum config_status config_reload(const struct config_schema *schema, const char *path,
-				 void *fresh) __attribute__((warn_unused_result));
+enum config_status config_reload(const struct config_schema *schema, const char *path, void *fresh)
+	__attribute__((warn_unused_result));
 
 /* SIGHUP, step two: logs every key that differs between *running and
  * *fresh.  A changed key that is not reloadable is swapped back, so that
  * *fresh holds its running value (a warning says the new one needs a
  * restart) and *running the unused one.  The caller then switches to
  * *fresh and config_free's *running.  Returns the number of keys applied. */
-int config_commit(const struct config_schema *schema, const char *path, void *running,
-		  void *fresh);
+int config_commit(const struct config_schema *schema, const char *path, void *running, void *fresh);
 
 /* Whether key holds the same value in a and b (a secret: the same bytes). */
-bool config_same(const struct config_schema *schema, const char *key, const void *a,
-		 const void *b);
+bool config_same(const struct config_schema *schema, const char *key, const void *a, const void *b);
 
 /* Swaps the value of key between a and b. */
 void config_swap(const struct config_schema *schema, const char *key, void *a, void *b);

@@ -20,15 +20,15 @@
 static const struct config_key controller_keys[] = {
 	{"listen", CONFIG_ENDPOINTS, offsetof(struct settings, listen), REQUIRED, NULL, 0,
 	 CONFIG_ENDPOINTS_MAX, NULL},
-	{"certificate", CONFIG_FILE, offsetof(struct settings, certificate), REQUIRED | RELOAD,
-	 NULL, 0, 0, NULL},
-	{"private_key", CONFIG_PRIVATE_KEY, offsetof(struct settings, private_key),
-	 REQUIRED | RELOAD, NULL, 0, 0, NULL},
-	{"reader_ca", CONFIG_FILE, offsetof(struct settings, reader_ca), REQUIRED | RELOAD, NULL, 0,
+	{"certificate", CONFIG_FILE, offsetof(struct settings, certificate), REQUIRED | RELOAD, NULL, 0,
 	 0, NULL},
+	{"private_key", CONFIG_PRIVATE_KEY, offsetof(struct settings, private_key), REQUIRED | RELOAD,
+	 NULL, 0, 0, NULL},
+	{"reader_ca", CONFIG_FILE, offsetof(struct settings, reader_ca), REQUIRED | RELOAD, NULL, 0, 0,
+	 NULL},
 	{"crl", CONFIG_FILE, offsetof(struct settings, crl), RELOAD, NULL, 0, 0, NULL},
-	{"database", CONFIG_STRING, offsetof(struct settings, database),
-	 REQUIRED | CONFIG_QUIET, NULL, 0, 0, NULL},
+	{"database", CONFIG_STRING, offsetof(struct settings, database), REQUIRED | CONFIG_QUIET, NULL,
+	 0, 0, NULL},
 	{NULL, CONFIG_STRING, 0, 0, NULL, 0, 0, NULL},
 };
 
@@ -45,21 +45,20 @@ static const char *const reader_cards[] = {"uid", "desfire", NULL};
 
 static const struct config_key reader_keys[] = {
 	{"id", CONFIG_IDENT, offsetof(struct reader_config, id), REQUIRED, NULL, 0, 0, NULL},
-	{"device", CONFIG_STRING, offsetof(struct reader_config, device), REQUIRED | RELOAD, NULL,
-	 0, READER_DEVICE_MAX, NULL},
+	{"device", CONFIG_STRING, offsetof(struct reader_config, device), REQUIRED | RELOAD, NULL, 0,
+	 READER_DEVICE_MAX, NULL},
 	{"controllers", CONFIG_ENDPOINTS, offsetof(struct reader_config, controllers),
 	 REQUIRED | RELOAD, NULL, 0, READER_CONTROLLERS_MAX, NULL},
-	{"certificate", CONFIG_FILE, offsetof(struct reader_config, certificate),
-	 REQUIRED | RELOAD, NULL, 0, 0, NULL},
+	{"certificate", CONFIG_FILE, offsetof(struct reader_config, certificate), REQUIRED | RELOAD,
+	 NULL, 0, 0, NULL},
 	{"private_key", CONFIG_PRIVATE_KEY, offsetof(struct reader_config, private_key),
 	 REQUIRED | RELOAD, NULL, 0, 0, NULL},
-	{"controller_ca", CONFIG_FILE, offsetof(struct reader_config, controller_ca),
-	 REQUIRED | RELOAD, NULL, 0, 0, NULL},
+	{"controller_ca", CONFIG_FILE, offsetof(struct reader_config, controller_ca), REQUIRED | RELOAD,
+	 NULL, 0, 0, NULL},
 	{"crl", CONFIG_FILE, offsetof(struct reader_config, crl), RELOAD, NULL, 0, 0, NULL},
 	{"credential_key", CONFIG_SECRET_HEX, offsetof(struct reader_config, credential_key),
 	 REQUIRED | RELOAD, NULL, 0, CREDENTIAL_KEY_LEN, NULL},
-	{"spool", CONFIG_STATE_FILE, offsetof(struct reader_config, spool), REQUIRED, NULL, 0, 0,
-	 NULL},
+	{"spool", CONFIG_STATE_FILE, offsetof(struct reader_config, spool), REQUIRED, NULL, 0, 0, NULL},
 	{"card", CONFIG_CHOICE, offsetof(struct reader_config, card), RELOAD, "uid", 0, 0,
 	 reader_cards},
 	{"card_key", CONFIG_SECRET_HEX, offsetof(struct reader_config, card_key), RELOAD, NULL, 0,
@@ -88,21 +87,20 @@ const struct config_schema config_reader = {
 /* --- [purge] -------------------------------------------------------------- */
 
 static const struct config_key purge_keys[] = {
-	{"database", CONFIG_STRING, offsetof(struct purge_config, database),
-	 RELOAD | CONFIG_QUIET, "", 0, 0, NULL},
+	{"database", CONFIG_STRING, offsetof(struct purge_config, database), RELOAD | CONFIG_QUIET, "",
+	 0, 0, NULL},
 	{"interval", CONFIG_DURATION, offsetof(struct purge_config, interval_s), RELOAD, "60s", 1,
 	 PURGE_INTERVAL_LIMIT, NULL},
-	{"access_max_age", CONFIG_DURATION, offsetof(struct purge_config, access_max_age_s),
-	 RELOAD, "24h", 1, PURGE_ACCESS_MAX_AGE_LIMIT, NULL},
-	{"video_dir", CONFIG_DIRECTORY, offsetof(struct purge_config, video_dir), RELOAD, NULL, 0,
-	 0, NULL},
+	{"access_max_age", CONFIG_DURATION, offsetof(struct purge_config, access_max_age_s), RELOAD,
+	 "24h", 1, PURGE_ACCESS_MAX_AGE_LIMIT, NULL},
+	{"video_dir", CONFIG_DIRECTORY, offsetof(struct purge_config, video_dir), RELOAD, NULL, 0, 0,
+	 NULL},
 	{"video_max_age", CONFIG_DURATION, offsetof(struct purge_config, video_max_age_s), RELOAD,
 	 "30d", 1, PURGE_VIDEO_MAX_AGE_LIMIT, NULL},
 	{NULL, CONFIG_STRING, 0, 0, NULL, 0, 0, NULL},
 };
 
-static void purge_check(const void *cfg, const struct config_file *cf,
-			struct config_problems *problems)
+static void purge_check(const void *cfg, const struct config_file *cf, struct config_problems *problems)
 {
 	const struct purge_config *pc = cfg;
 	const struct config_entry *e = config_find(cf, "interval");

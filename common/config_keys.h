@@ -19,7 +19,7 @@ struct settings {
 	char *certificate;		/* reloadable, like the key, CA and CRL */
 	char *private_key;
 	char *reader_ca;
-	char *crl; /* NULL: no revocation list */
+	char *crl;	/* NULL: no revocation list */
 	char *database; /* restart */
 };
 

@@ -19,24 +19,23 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: sac-controller [-c FILE] [--check-config] [--version] [--help]\n"
-		"\n"
-		"Serves sac readers over mutual TLS 1.3 and stores their events in\n"
-		"PostgreSQL.  Configuration: the [controller] section of FILE\n"
-		"(default " DEFAULT_CONFIG "): listen, certificate, private_key,\n"
-		"reader_ca, crl, database.\n"
-		"\n"
-		"  -c, --config FILE  configuration file\n"
-		"  --check-config  check the configuration and the files it names, then exit\n"
-		"  --version       print the version\n"
-		"  --help          this text\n"
-		"\n"
-		"Signals: SIGTERM stores and acknowledges events in flight, then exits;\n"
-		"SIGHUP rereads FILE: certificate, private_key, reader_ca and crl apply to\n"
-		"new connections, listen and database after a restart; a file with any\n"
-		"problem is refused and the running configuration kept.\n"
-		"Exit status: 0 success, 2 bad usage or configuration, 3 environment failed.\n");
+	fprintf(out, "usage: sac-controller [-c FILE] [--check-config] [--version] [--help]\n"
+		     "\n"
+		     "Serves sac readers over mutual TLS 1.3 and stores their events in\n"
+		     "PostgreSQL.  Configuration: the [controller] section of FILE\n"
+		     "(default " DEFAULT_CONFIG "): listen, certificate, private_key,\n"
+		     "reader_ca, crl, database.\n"
+		     "\n"
+		     "  -c, --config FILE  configuration file\n"
+		     "  --check-config  check the configuration and the files it names, then exit\n"
+		     "  --version       print the version\n"
+		     "  --help          this text\n"
+		     "\n"
+		     "Signals: SIGTERM stores and acknowledges events in flight, then exits;\n"
+		     "SIGHUP rereads FILE: certificate, private_key, reader_ca and crl apply to\n"
+		     "new connections, listen and database after a restart; a file with any\n"
+		     "problem is refused and the running configuration kept.\n"
+		     "Exit status: 0 success, 2 bad usage or configuration, 3 environment failed.\n");
 }
 
 int main(int argc, char **argv)

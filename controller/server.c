@@ -208,8 +208,8 @@ static void conn_fail(struct server *sv, struct conn *c, const char *code, const
 	m.verb = PROTO_ERR;
 	snprintf(m.err_code, sizeof(m.err_code), "%s", code);
 	snprintf(m.err_text, sizeof(m.err_text), "%s", text);
-	log_notice("%s%s%s: closing: %s %s", c->peer, c->reader_id[0] ? " reader " : "",
-		   c->reader_id, code, text);
+	log_notice("%s%s%s: closing: %s %s", c->peer, c->reader_id[0] ? " reader " : "", c->reader_id,
+		   code, text);
 	c->state = CONN_CLOSING;
 	c->deadline_ms = daemon_monotonic_ms() + SERVER_CLOSING_MS;
 	c->in_len = 0;
@@ -223,8 +223,8 @@ static int conn_flush(struct server *sv, struct conn *c)
 {
 	while (c->out_off < c->out_len) {
 		size_t done = 0;
-		enum tls_io r = tls_conn_write(c->tls, c->out + c->out_off, c->out_len - c->out_off,
-					       &done);
+		enum tls_io r =
+			tls_conn_write(c->tls, c->out + c->out_off, c->out_len - c->out_off, &done);
 
 		if (r == TLS_IO_OK) {
 			c->out_off += done;
@@ -487,7 +487,8 @@ static void server_accept(struct server *sv, int lfd)
 				sv->accepting = false;
 				sv->accept_resume_ms = daemon_monotonic_ms() + 1000;
 				for (int k = 0; k < sv->listen_count; k++)
-					(void)epoll_ctl(sv->epfd, EPOLL_CTL_DEL, sv->listen_fds[k], NULL);
+					(void)epoll_ctl(sv->epfd, EPOLL_CTL_DEL, sv->listen_fds[k],
+							NULL);
 			} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
 				log_warn("accept");
 			}
@@ -787,8 +788,8 @@ static void server_reload(struct server *sv)
 	daemon_notify_reloading();
 	if (config_reload(&config_controller, sv->config_path, &fresh) != CONFIG_OK)
 		goto out;
-	ctx = tls_server_context_new(fresh.certificate, fresh.private_key, fresh.reader_ca,
-				     fresh.crl, err, sizeof(err));
+	ctx = tls_server_context_new(fresh.certificate, fresh.private_key, fresh.reader_ca, fresh.crl,
+				     err, sizeof(err));
 	if (ctx == NULL) {
 		log_error("reload refused: keeping the running configuration: %s", err);
 		config_free(&config_controller, &fresh);
@@ -807,12 +808,12 @@ out:
 int server_tls_check(const char *path, const struct settings *s)
 {
 	char err[256];
-	struct tls_context *ctx = tls_server_context_new(s->certificate, s->private_key,
-							 s->reader_ca, s->crl, err, sizeof(err));
+	struct tls_context *ctx = tls_server_context_new(s->certificate, s->private_key, s->reader_ca,
+							 s->crl, err, sizeof(err));
 
 	if (ctx == NULL) {
-		fprintf(stderr, "%s: %s (certificate %s, private_key %s, reader_ca %s, crl %s)\n",
-			path, err, s->certificate, s->private_key, s->reader_ca,
+		fprintf(stderr, "%s: %s (certificate %s, private_key %s, reader_ca %s, crl %s)\n", path,
+			err, s->certificate, s->private_key, s->reader_ca,
 			s->crl != NULL ? s->crl : "none");
 		return -1;
 	}
@@ -920,7 +921,8 @@ int server_run(const char *config_path, struct settings *s)
 			bool unsent = false;
 
 			for (fd = 0; fd < sv.conns_cap && !unsent; fd++)
-				if (sv.conns[fd] != NULL && sv.conns[fd]->out_off < sv.conns[fd]->out_len)
+				if (sv.conns[fd] != NULL &&
+				    sv.conns[fd]->out_off < sv.conns[fd]->out_len)
 					unsent = true;
 			if ((ingest_backlog(sv.ingest) == 0 && !unsent) ||
 			    daemon_monotonic_ms() >= drain_deadline)

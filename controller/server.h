@@ -17,8 +17,7 @@
 /* Loads the certificate, key, CA and CRL of s as a server TLS context, to
  * check them.  Returns 0, or -1 with the failing step printed to stderr
  * after path. */
-int server_tls_check(const char *path, const struct settings *s)
-	__attribute__((warn_unused_result));
+int server_tls_check(const char *path, const struct settings *s) __attribute__((warn_unused_result));
 
 /* Runs the controller until SIGTERM/SIGINT.  Returns the exit status:
  * 0 after a clean drain, 3 when the environment failed at start (a listen

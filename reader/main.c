@@ -75,12 +75,11 @@ static struct tls_context *reader_tls(const char *path, const struct reader_conf
 	struct tls_context *tls;
 	char err[512];
 
-	tls = tls_client_context_new(cfg->certificate, cfg->private_key, cfg->controller_ca,
-				     cfg->crl, err, sizeof(err));
+	tls = tls_client_context_new(cfg->certificate, cfg->private_key, cfg->controller_ca, cfg->crl,
+				     err, sizeof(err));
 	if (tls == NULL)
 		config_problem(problems, path, 0,
-			       "certificate, private_key, controller_ca and crl are unusable: %s",
-			       err);
+			       "certificate, private_key, controller_ca and crl are unusable: %s", err);
 	return tls;
 }
 
@@ -334,8 +333,10 @@ out:
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, 'k'},
-		{"help", no_argument, NULL, 'h'},	  {"version", no_argument, NULL, 'V'},
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 'k'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct config_problems problems = {0};
