@@ -517,7 +517,8 @@ int spool_compact(struct spool *sp)
 		sp->entries[kept].offset = (uint64_t)kept * SPOOL_RECORD_LEN;
 		kept++;
 	}
-	explicit_bzero(sp->entries + kept, (sp->count - kept) * sizeof(*sp->entries));
+	if (sp->count > kept)
+		explicit_bzero(sp->entries + kept, (sp->count - kept) * sizeof(*sp->entries));
 	sp->count = kept;
 	sp->size = offset;
 	sp->first_pending = 0;
