@@ -134,7 +134,7 @@ fuzz: deps
 # units, sysusers/tmpfiles snippets, man pages
 # and commented example configurations.  The units name $(PREFIX)/bin.
 # Example configurations go to $(DESTDIR)/etc/sac: /etc is not under PREFIX.
-SYSTEMD_UNITS := $(notdir $(wildcard systemd/*.service))
+SYSTEMD_UNITS := $(notdir $(wildcard systemd/*.service systemd/*.timer))
 MAN1 := $(notdir $(wildcard man/*.1))
 MAN8 := $(notdir $(wildcard man/*.8))
 CONF_EXAMPLES := $(notdir $(wildcard etc/*.conf.example))
@@ -153,6 +153,7 @@ install: all
 	    chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u || exit 1; \
 	done
 	install -m 0644 systemd/sac.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/sac.conf
+	install -m 0644 systemd/journald@sac.conf $(DESTDIR)$(PREFIX)/lib/systemd/journald@sac.conf
 	install -m 0644 systemd/sac.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/sac.conf
 	install -m 0644 $(addprefix man/,$(MAN1)) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 $(addprefix man/,$(MAN8)) $(DESTDIR)$(PREFIX)/share/man/man8/
@@ -162,6 +163,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(INSTALLED_PROGRAMS)) $(DESTDIR)$(PREFIX)/sbin/sac-pki
 	rm -rf $(DESTDIR)$(PREFIX)/share/sac
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/lib/systemd/system/,$(SYSTEMD_UNITS))
+	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/journald@sac.conf
 	rm -f $(DESTDIR)$(PREFIX)/lib/sysusers.d/sac.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/sac.conf
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man1/,$(MAN1))
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man8/,$(MAN8))
