@@ -42,9 +42,10 @@ static void purge_video_json(const struct videostore_stats *v, bool dir_ok, int6
 	snprintf(out, out_size,
 		 "{\"dir_readable\": %s, \"cutoff\": \"%s\", \"max_age_s\": %" PRId64
 		 ", \"files_removed\": %" PRIu64 ", \"bytes_removed\": %" PRIu64
+		 ", \"files_future\": %" PRIu64 ", \"files_replaced\": %" PRIu64
 		 ", \"failures\": %" PRIu64 "}",
 		 dir_ok ? "true" : "false", when, max_age_s, v->files_removed, v->bytes_removed,
-		 v->failures);
+		 v->files_future, v->files_replaced, v->failures);
 }
 
 static void purge_run_note_failure(struct purge_run *run, const char *reason, const char *sqlstate,
@@ -266,6 +267,11 @@ enum purge_status purge_run_pass(struct purge_run *run, const struct purge_confi
 			log_warning("video store: %" PRIu64 " entries could not be handled",
 				    video.failures);
 		}
+		if (video.files_future > 0)
+			log_warning("video store: %" PRIu64 " files have a modification time in the "
+				    "future; their age cannot be proven (sacctl audit verify "
+				    "--video-dir reports them)",
+				    video.files_future);
 		purge_video_json(&video, dir_ok, cutoff, cfg->video_max_age_s, video_json,
 				 sizeof(video_json));
 		video_param = video_json;
