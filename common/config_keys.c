@@ -89,10 +89,6 @@ const struct config_schema config_reader = {
 static const struct config_key purge_keys[] = {
 	{"database", CONFIG_STRING, offsetof(struct purge_config, database), RELOAD | CONFIG_QUIET, "",
 	 0, 0, NULL},
-	{"interval", CONFIG_DURATION, offsetof(struct purge_config, interval_s), RELOAD, "60s", 1,
-	 PURGE_INTERVAL_LIMIT, NULL},
-	{"access_max_age", CONFIG_DURATION, offsetof(struct purge_config, access_max_age_s), RELOAD,
-	 "24h", 1, PURGE_ACCESS_MAX_AGE_LIMIT, NULL},
 	{"video_dir", CONFIG_DIRECTORY, offsetof(struct purge_config, video_dir), RELOAD, NULL, 0, 0,
 	 NULL},
 	{"video_max_age", CONFIG_DURATION, offsetof(struct purge_config, video_max_age_s), RELOAD,
@@ -100,19 +96,9 @@ static const struct config_key purge_keys[] = {
 	{NULL, CONFIG_STRING, 0, 0, NULL, 0, 0, NULL},
 };
 
-static void purge_check(const void *cfg, const struct config_file *cf, struct config_problems *problems)
-{
-	const struct purge_config *pc = cfg;
-	const struct config_entry *e = config_find(cf, "interval");
-
-	if (pc->interval_s >= pc->access_max_age_s)
-		config_problem(problems, cf->path, e != NULL ? e->line : 0,
-			       "'interval' must be shorter than 'access_max_age'");
-}
-
 const struct config_schema config_purge = {
 	"purge",
 	purge_keys,
 	sizeof(struct purge_config),
-	purge_check,
+	NULL,
 };

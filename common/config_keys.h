@@ -53,17 +53,16 @@ extern const struct config_schema config_reader;
 
 /* --- [purge] -------------------------------------------------------------- */
 
-#define PURGE_ACCESS_MAX_AGE_LIMIT ((int64_t)24 * 3600)
+/* The access-data limit and the purge interval are not keys: they are
+ * database settings (sacctl retention set), read by the database at every
+ * pass, so that no host chooses its own limits. */
 #define PURGE_VIDEO_MAX_AGE_LIMIT ((int64_t)30 * 86400)
-/* A completed cycle must be physically gone within an hour of its end: the
- * next pass rewrites the presence table, so passes may not be further apart
- * than this (with room for a slow pass). */
+/* The longest purge interval the database accepts (sac.settings): the video
+ * cut-off assumes it until the database has given the interval in force. */
 #define PURGE_INTERVAL_LIMIT ((int64_t)30 * 60)
 
 struct purge_config {
-	char *database; /* libpq conninfo; "" means libpq's environment */
-	int64_t interval_s;
-	int64_t access_max_age_s;
+	char *database;	 /* libpq conninfo; "" means libpq's environment */
 	char *video_dir; /* NULL when there is no video store */
 	int64_t video_max_age_s;
 };

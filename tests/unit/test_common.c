@@ -445,7 +445,17 @@ static void test_config_reload_keeps_restart_keys(void **state)
 	write_file(path, "[purge]\ndatabase = dbname=a\nvideo_max_age = 10d\n", 0644);
 	assert_int_equal(config_load(&config_purge, path, &running, &problems), CONFIG_OK);
 	assert_int_equal(running.video_max_age_s, 10 * 86400);
-	assert_int_equal(running.interval_s, 60);
+	config_free(&config_purge, &running);
+	/* The access-data limit and the interval are database settings. */
+	write_file(path, "[purge]\ndatabase = dbname=a\ninterval = 1s\naccess_max_age = 1h\n", 0644);
+	assert_int_equal(config_load(&config_purge, path, &running, &problems), CONFIG_INVALID);
+	assert_int_equal(problems.count, 2);
+	assert_non_null(strstr(problems.items[0], ":3: unknown key 'interval' in [purge]"));
+	assert_non_null(strstr(problems.items[1], ":4: unknown key 'access_max_age' in [purge]"));
+	config_free(&config_purge, &running);
+	config_problems_free(&problems);
+	write_file(path, "[purge]\ndatabase = dbname=a\nvideo_max_age = 10d\n", 0644);
+	assert_int_equal(config_load(&config_purge, path, &running, &problems), CONFIG_OK);
 	write_file(path, "[purge]\ndatabase = dbname=b\nvideo_max_age = 31d\n", 0644);
 	assert_int_equal(config_reload(&config_purge, path, &fresh), CONFIG_INVALID);
 	assert_null(fresh.database);
