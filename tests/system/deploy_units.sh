@@ -55,8 +55,8 @@ for u in sac-controller.service sac-reader@.service sac-purge.service; do
     done
 done
 # Logs are access data: their own journald namespace keeps them < 24 h.
-jconf="$dest$prefix/lib/systemd/journald@sac.conf"
-check_eq "journald@sac.conf installed 0644" "$(mode_of "$jconf")" 644
+jconf="$dest$prefix/lib/systemd/journald@sac.conf.d/sac.conf"
+check_eq "journald@sac.conf installed 0644 as the namespace's drop-in" "$(mode_of "$jconf")" 644
 check_match "journald@sac.conf: entries deleted after 23 h" "$(cat "$jconf")" '^MaxRetentionSec=23h$'
 check_match "journald@sac.conf: files closed every hour" "$(cat "$jconf")" '^MaxFileSec=1h$'
 check_match "the vacuum timer runs hourly" "$(cat "$units/sac-journal-vacuum.timer")" '^OnCalendar=hourly$'
