@@ -32,13 +32,15 @@ cd "$cores/controller" && controller_start ctl-1 "$port" || exit 1
 sim_start gate-1
 reader_conf gate-1 "127.0.0.1:$port"
 cd "$cores/reader" && reader_start gate-1
+tap gate-1 "$uid"
+check "the event is stored" wait_for 20 ledger_is 1
+# (after the event: a purge pass may remove it from the ledger at once)
 make_login purger sac_purge
 printf '[purge]\ndatabase = %s\n' "$(conninfo purger)" >"$T_DIR/purge.conf"
 cd "$cores/purge" && spawn sac-purge -c "$T_DIR/purge.conf" 2>>"$T_DIR/purge.log"
 purge_pid=$T_LAST_PID
 cd "$T_DIR" || exit 1
-tap gate-1 "$uid"
-check "the event is stored" wait_for 20 ledger_is 1
+check "sac-purge runs a pass" wait_for 30 grep -q 'purge pass' "$T_DIR/purge.log"
 
 # core_limit PID: "soft hard" core limits of a running process.
 core_limit() { awk '/^Max core file size/ { print $5, $6 }' "/proc/$1/limits"; }
