@@ -61,7 +61,7 @@ check_match "journald@sac.conf: entries deleted after 23 h" "$(cat "$jconf")" '^
 check_match "journald@sac.conf: files closed every hour" "$(cat "$jconf")" '^MaxFileSec=1h$'
 check_match "the vacuum timer runs hourly" "$(cat "$units/sac-journal-vacuum.timer")" '^OnCalendar=hourly$'
 check_match "... and vacuums the namespace at 23 h" "$(cat "$units/sac-journal-vacuum.service")" \
-    '^ExecStart=/usr/bin/journalctl --namespace=sac --vacuum-time=23h$'
+    '^ExecStart=/usr/bin/journalctl --namespace=sac --rotate --vacuum-time=23h$'
 check_match "controller: PrivateDevices" "$(cat "$units/sac-controller.service")" '^PrivateDevices=yes$'
 check_match "purge: PrivateDevices" "$(cat "$units/sac-purge.service")" '^PrivateDevices=yes$'
 reader_unit=$(cat "$units/sac-reader@.service")
