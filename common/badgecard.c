@@ -24,7 +24,12 @@ static const uint8_t badgecard_access[2] = {0x00, 0x10};
 
 int badgecard_key_load(const char *path, uint8_t key[BADGECARD_KEY_LEN], char *err, size_t err_size)
 {
-	return credential_keyfile_load(path, "card key", key, BADGECARD_KEY_LEN, err, err_size);
+	char why[480];
+	int rc = credential_hex_key_load(path, key, BADGECARD_KEY_LEN, why, sizeof(why));
+
+	if (rc != 0)
+		snprintf(err, err_size, "card %s", why);
+	return rc;
 }
 
 int badgecard_derive(const uint8_t card_key[BADGECARD_KEY_LEN], enum badgecard_key which,
