@@ -193,7 +193,7 @@ $(DEB_DIR)/stamp: $(DEB_SRC)
 	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src/sac-$(VERSION)
 	@tar -cf - $(DEB_SRC) | tar -C $(DEB_DIR)/src/sac-$(VERSION) -xf -
 	cd $(DEB_DIR)/src/sac-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
-	    DEB_BUILD_OPTIONS=noautodbgsym dpkg-buildpackage -b -us -uc $(DEB_PROFILES) \
+	    DEB_BUILD_OPTIONS="noautodbgsym parallel=$$(nproc)" dpkg-buildpackage -b -us -uc $(DEB_PROFILES) \
 	    >../build.log 2>&1 || { tail -n 40 ../build.log; exit 1; }
 	mv $(DEB_DIR)/src/*.deb $(DEB_DIR)/
 	rm -rf $(DEB_DIR)/src/sac-$(VERSION)
