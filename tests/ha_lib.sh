@@ -47,6 +47,10 @@ HA_KEEPER_CONF="timeout.network_partition_timeout 3
 timeout.prepare_promotion_catchup 5
 timeout.prepare_promotion_walreceiver 2"
 
+# SAC_HA_DEFAULTS=1: pg_auto_failover's own timings instead (to measure
+# what the tuning buys).
+if [ -n "${SAC_HA_DEFAULTS:-}" ]; then HA_MONITOR_CONF=""; HA_KEEPER_CONF=""; fi
+
 # Node settings: small for a test machine; WAL kept for standbys is bounded
 # (retention: no copy of access data outlives its limit in pg_wal).
 HA_NODE_CONF="shared_buffers = 32MB
@@ -121,6 +125,7 @@ ha_create_node() {
         --auth trust --no-ssl --monitor "$(ha_monitor_uri)" >>"$T_DIR/node$n.create.log" 2>&1 \
         || { tail -n 20 "$T_DIR/node$n.create.log"; return 1; }
     while read -r line; do
+        [ -n "$line" ] || continue
         # shellcheck disable=SC2086
         ha_as_pg pg_autoctl config set --pgdata "$T_DIR/node$n" $line >/dev/null || return 1
     done <<<"$HA_KEEPER_CONF"
@@ -146,7 +151,7 @@ ha_start() {
     # cloned from it.
     printf '%s\n' "$HA_NODE_CONF" >>"$T_DIR/node1/postgresql.conf"
     wait_for 30 ha_states_are "node1:single" || { echo "node1 not single: $(ha_states)" >&2; return 1; }
-    ha_sql 1 -c "SELECT pg_reload_conf()" >/dev/null
+    wait_for 30 ha_sql 1 -c "SELECT pg_reload_conf()" || { echo "node1 does not answer" >&2; return 1; }
     ha_create_node 2 || return 1
     ha_wait_states "node1:primary node2:secondary" 60 \
         || { echo "formation not ready: $(ha_states)" >&2; return 1; }
