@@ -92,6 +92,17 @@ ha_keeper() {
     disown "$!"
 }
 
+# ha_free_port: like free_port, below Linux's ephemeral range (32768-60999):
+# a formation keeps many client connections open (health checks,
+# replication), and a port one of them uses locally cannot be listened on.
+ha_free_port() {
+    local port
+    while :; do
+        port=$((20000 + RANDOM % 12000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
+    done
+}
+
 ha_port() { local v="HA_PORT$1"; echo "${!v}"; }
 
 ha_sql() {
@@ -133,9 +144,9 @@ ha_create_node() {
 }
 
 ha_start() {
-    HA_MON_PORT=$(free_port); HA_PORT1=$(free_port); HA_PORT2=$(free_port)
+    HA_MON_PORT=$(ha_free_port); HA_PORT1=$(ha_free_port); HA_PORT2=$(ha_free_port)
     while [ "$HA_PORT2" = "$HA_PORT1" ] || [ "$HA_PORT1" = "$HA_MON_PORT" ] || [ "$HA_PORT2" = "$HA_MON_PORT" ]; do
-        HA_PORT2=$(free_port)
+        HA_PORT2=$(ha_free_port)
     done
     mkdir -p "$HA_XDG"
     [ "$(id -u)" -eq 0 ] && chown postgres: "$T_DIR" "$HA_XDG"
@@ -172,13 +183,24 @@ conninfo() {
     echo "host=$HA_HOSTS port=$HA_PORT1,$HA_PORT2 dbname=sac user=$1 target_session_attrs=read-write connect_timeout=2"
 }
 
-# ha_kill N: node N is lost: its keeper and its postmaster (with every
-# backend) SIGKILLed at once.
+# ha_kill N: node N is lost: its keeper, its postmaster and every process
+# the postmaster started, SIGKILLed at once.  (PostgreSQL's children run in
+# sessions of their own, so they are named one by one, from the postmaster's
+# children before it dies.)
 ha_kill() {
-    local v="HA_PGID_node$1"
-    kill -KILL -- "-${!v}" 2>/dev/null
-    # The group is gone once no process of it is left.
-    wait_for 10 bash -c "! pgrep -g ${!v} >/dev/null"
+    local v="HA_PGID_node$1" pm kids
+    pm=$(head -n 1 "$T_DIR/node$1/postmaster.pid" 2>/dev/null)
+    kids=$( [ -n "$pm" ] && pgrep -P "$pm" | tr '\n' ' ')
+    # shellcheck disable=SC2086
+    kill -KILL -- "-${!v}" ${pm:+$pm} $kids 2>/dev/null
+    wait_for 10 ha_gone "${!v}" $kids
+}
+# ha_gone PGID PID...: no process of group PGID and none of the PIDs is left.
+ha_gone() {
+    local g=$1 p; shift
+    pgrep -g "$g" >/dev/null && return 1
+    for p in "$@"; do [ -d "/proc/$p" ] && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ] && return 1; done
+    return 0
 }
 
 ha_run() { ha_keeper "node$1"; }
@@ -207,9 +229,9 @@ SQL
     make_login cert1 sac_certifier
     make_login off1 sac_officer
     make_login aud1 sac_auditor
-    sacctl_as cert1 officer certify off1 --site hq --expires 2099-01-01 >/dev/null || return 1
+    sacctl_as cert1 officer certify off1 --site hq --expires "$(date -u -d '+30 days' +%F)" >/dev/null || return 1
     sacctl_as off1 officer acknowledge --yes >/dev/null || return 1
-    HA_CTL_PORT=$(free_port)
+    HA_CTL_PORT=$(ha_free_port)
     controller_start ctl-1 "$HA_CTL_PORT" || return 1
     purge_up
 }

@@ -29,7 +29,7 @@ truth="100 $(seq -s, 1 80),$(seq -s, 101 120)"
 drill=$(sacctl_as off1 emergency declare --site hq --kind drill --reason "failover drill")
 check_match "a drill is open" "$drill" '^[0-9]+$'
 check_eq "headcount before the load: 1-80" "$(ha_present)" "80 $(seq -s, 1 80)"
-ctl2_port=$(free_port)
+ctl2_port=$(ha_free_port)
 check "controller ctl-2 in the other building" controller_start ctl-2 "$ctl2_port"
 
 # Half of the 20 reader connections go to ctl-1 first, half to ctl-2.

@@ -20,7 +20,7 @@ station() {
     enroll "Badge A" "$F_UID_A" >/dev/null || return 1
     enroll "Badge B" "$F_UID_B" >/dev/null || return 1
     make_login aud1 sac_auditor
-    port=$(free_port)
+    port=$(ha_free_port)
     controller_start ctl-1 "$port" || return 1
     purge_up
     reader_up gate-1 "127.0.0.1:$port"

@@ -6,9 +6,10 @@
 #     the WAL kept for standbys (wal_keep_size, max_slot_wal_keep_size) has
 #     moved past it, the value is in no WAL file of either node.
 #  2. Access data erased on the new primary after a failover does not come
-#     back with the old primary: rejoined (pg_rewind) as the standby, none of
-#     its relation files holds the erased bytes, and `audit verify` is
-#     compliant on the new primary.
+#     back with the old primary: rejoined (really rewound by pg_rewind: it
+#     holds rows the standby never received) as the standby, none of its
+#     relation files holds the erased bytes nor its own unreplicated ones,
+#     and `audit verify` is compliant on the new primary.
 # Each search first finds the value where it must be, so the check can fail.
 source "$(dirname "$0")/../lib.sh"
 source "$T_REPO/tests/ha_lib.sh"
@@ -20,8 +21,6 @@ make_login aud1 sac_auditor
 cat >"$T_DIR/purge-once.conf" <<CONF
 [purge]
 database       = $(conninfo purger)
-interval       = 60s
-access_max_age = 24h
 CONF
 
 # access_files N: every file of every relation in schema access on node N
@@ -124,27 +123,51 @@ check_eq "no replication slot keeps more (every slot's WAL reserved or gone)" \
     "$(ha_sql 1 -c "SELECT count(*) FROM pg_replication_slots WHERE wal_status NOT IN ('reserved', 'lost')")" 0
 
 # --- 2. the old primary comes back without what the new one erased -----------------------
+# ERASE-ME-0042 reaches both nodes and is erased on the new primary after
+# the failover.  ERASE-ME-0099 only ever exists on node1: written while
+# node1's WAL sender is stopped, committed locally (never acknowledged, as
+# an event whose COMMIT waited for the standby when the primary died), so
+# node1 has WAL node2 never saw and must really be rewound.
 access_data ERASE-ME-0042
 check "checkpoint on node1, restartpoint on node2" restartpoint 1 2
+sender=$(ha_sql 1 -c "SELECT pid FROM pg_stat_replication")
+check_match "node1's WAL sender ($sender) stopped" "$(kill -STOP "$sender" 2>&1 && echo stopped)" '^stopped$'
+ha_sql 1 >/dev/null <<'SQL'
+SET synchronous_commit = local;
+INSERT INTO access.events
+    SELECT now() - interval '30 hours' + g * interval '1 second', 'gate-1', gen_random_uuid(),
+           now() - interval '30 hours', 'G', 1, 'i', 'ERASE-ME-0099'
+    FROM generate_series(1, 50) g;
+CHECKPOINT;
+SQL
 access_files 1 >"$T_DIR/files1.before"
-check_match "the value is in node1's files before the failover" \
+check_match "ERASE-ME-0042 is in node1's files before the failover" \
     "$(files_containing ERASE-ME-0042 1 "$T_DIR/files1.before")" "."
-check "node1 killed" ha_kill 1
+check_match "... and so is ERASE-ME-0099, which node2 never received" \
+    "$(files_containing ERASE-ME-0099 1 "$T_DIR/files1.before")" "."
+check "node1 killed (its stopped WAL sender with it)" ha_kill 1
 check "node2 takes writes" wait_for 60 sql -c "SELECT 1"
+check_eq "node2 never had ERASE-ME-0099" \
+    "$(sql -c "SELECT count(*) FROM access.events WHERE zone = 'ERASE-ME-0099'")" 0
 check_exit "sac-purge --once on the new primary" 0 sac-purge -c "$T_DIR/purge-once.conf" --once
 check_eq "the new primary has no erased row" \
     "$(sql -c "SELECT count(*) FROM access.events WHERE zone = 'ERASE-ME-0042'")" 0
 check "audit verify on the new primary: compliant" sacctl_as aud1 audit verify
 ha_run 1
 check "node1 rejoins as the standby" ha_wait_states "node1:secondary node2:primary" 90
+check "node1 was rewound (pg_rewind ran, not 'no rewind required')" \
+    grep -q 'pg_rewind: rewinding from last common checkpoint' "$T_DIR/node1.keeper.log"
 check "checkpoint on node2, restartpoint on the rejoined node1" restartpoint 2 1
 access_files 1 >"$T_DIR/files1.after"
 cat "$T_DIR/files1.before" "$T_DIR/files1.after" | sort -u >"$T_DIR/files1.all"
-check_eq "the rejoined node1 holds the erased value in no relation file" \
+check_eq "the rejoined node1 holds ERASE-ME-0042 in no relation file" \
     "$(files_containing ERASE-ME-0042 1 "$T_DIR/files1.all")" ""
+check_eq "... nor ERASE-ME-0099, its own unacknowledged rows" \
+    "$(files_containing ERASE-ME-0099 1 "$T_DIR/files1.all")" ""
 check_match "while the kept value is still found there" \
     "$(files_containing KEEP-ME-0815 1 "$T_DIR/files1.after")" "."
 check_eq "node1 answers no erased row" \
     "$(ha_sql 1 -c "SELECT count(*) FROM access.events WHERE zone LIKE 'ERASE-ME-%'")" 0
-grep -E 'pg_rewind|pg_basebackup' "$T_DIR/node1.keeper.log" | sed 's/^/# /' | tail -n 3
+grep -E 'pg_rewind: (servers diverged|rewinding from)' "$T_DIR/node1.keeper.log" \
+    | sed 's/^.*INFO */# /' | tail -n 3
 done_testing
