@@ -40,6 +40,7 @@ check "headcount with the load: 1-80 and 101-120" wait_for 30 present_is_truth
 # The last audit row before the failover, acknowledged to the officer
 # (the headcount above wrote it): it must be on the new primary, unchanged.
 audit_before=$(sql -c "SELECT id || ' ' || encode(hash, 'hex') FROM audit.log ORDER BY id DESC LIMIT 1")
+anchor=$(sacctl_as aud1 audit anchor)
 echo "# load running at ${SECONDS}s"
 
 check "node1 and ctl-1 killed; the headcount answers the truth from the new primary" \
@@ -72,6 +73,8 @@ purged_since_kill() {
 }
 check "sac-purge passes on the new primary" wait_for 30 purged_since_kill
 check "audit verify on the new primary: compliant, chain intact" sacctl_as aud1 audit verify
+check "... and the chain still holds the head anchored before the failover ($anchor)" \
+    sacctl_as aud1 audit verify --anchor "$anchor"
 echo "# failover checked at ${SECONDS}s"
 
 # The old primary comes back: rewound (or cloned) to follow node2.
