@@ -74,7 +74,7 @@ FUZZ_DRIVER := $(if $(filter libfuzzer,$(FUZZ_ENGINE)),-fsanitize=fuzzer,$(call 
 ALL_SRC := $(COMMON_SRC) $(foreach p,$(PRESENT),$(wildcard $(call prog_dir,$(p))/*.c)) \
            $(UNIT_SRC) $(BENCH_SRC) $(FUZZ_SRC) tests/fuzz/replay.c
 
-.PHONY: all check deps demo bench soak fuzz install uninstall clean format lint unit-tests fuzz-targets deb
+.PHONY: all check deps demo ha-demo bench soak fuzz install uninstall clean format lint unit-tests fuzz-targets deb
 all: $(BUILT) $(BENCH_BIN)
 
 $(B)/obj/%.o: %.c
@@ -132,6 +132,9 @@ check: deps lint
 
 demo: deps all
 	tools/demo
+
+ha-demo: deps all
+	tools/ha-demo
 
 bench: deps all
 	bench/run
