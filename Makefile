@@ -74,7 +74,8 @@ FUZZ_DRIVER := $(if $(filter libfuzzer,$(FUZZ_ENGINE)),-fsanitize=fuzzer,$(call 
 ALL_SRC := $(COMMON_SRC) $(foreach p,$(PRESENT),$(wildcard $(call prog_dir,$(p))/*.c)) \
            $(UNIT_SRC) $(BENCH_SRC) $(FUZZ_SRC) tests/fuzz/replay.c
 
-.PHONY: all check deps demo bench soak fuzz install uninstall clean format lint unit-tests fuzz-targets
+.PHONY: all check deps demo bench soak fuzz install uninstall clean format lint unit-tests fuzz-targets \
+        break-builds
 all: $(BUILT) $(BENCH_BIN)
 
 $(B)/obj/%.o: %.c
@@ -109,13 +110,22 @@ $(B)/fuzz/%: $(B)/obj/tests/fuzz/%.o $(filter %.o,$(FUZZ_DRIVER)) $(TEST_LIBS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(FUZZ_DRIVER) $(TEST_LIBS) $(LDLIBS)
 
 unit-tests: $(UNIT_BIN) $(FUZZ_BIN)
+
+# Builds that each break one guarantee (common/testbreak.h), name:program.
+# tests/run runs the fault test meant to catch each and requires it to fail.
+TEST_BREAKS := ack_before_commit:sac-controller spool_no_fsync:sac-reader \
+               redelivery_twice:sac-controller
+break-builds:
+	@$(foreach b,$(TEST_BREAKS),$(MAKE) -s B=$(B)/break/$(call prog_name,$(b)) \
+	    EXTRA_CFLAGS="$(EXTRA_CFLAGS) -DSAC_TEST_BREAK=$(call prog_name,$(b))" \
+	    $(B)/break/$(call prog_name,$(b))/bin/$(call prog_dir,$(b)) &&) true
 fuzz-targets: $(FUZZ_BIN)
 
 deps:
 	@tools/ensure-deps
 
 check: deps lint
-	$(MAKE) B=build/san EXTRA_CFLAGS="$(SAN_FLAGS)" CFLAGS="-O1 -g" all unit-tests
+	$(MAKE) B=build/san EXTRA_CFLAGS="$(SAN_FLAGS)" CFLAGS="-O1 -g" all unit-tests break-builds
 	tests/run build/san
 
 demo: deps all

@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "db.h"
 #include "log.h"
+#include "testbreak.h"
 
 #define INGEST_SEEN_INTERVAL_MS 5000
 #define INGEST_BACKOFF_MIN_MS 250
@@ -243,6 +244,52 @@ static enum proto_verdict ingest_parse_verdict(const char *s, bool *ok)
 	return PROTO_DENY;
 }
 
+#if SAC_BROKEN(redelivery_twice)
+/* Test build only (common/testbreak.h): an event id seen before is stored
+ * under another id, as if the ledger did not recognise a redelivery. */
+static const char *ingest_broken_id(const char *id)
+{
+	static char seen[1 << 16][PROTO_EVENT_ID_HEX + 1];
+	static char other[PROTO_EVENT_ID_HEX + 1];
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; id[i] != '\0'; i++)
+		h = (h ^ (uint8_t)id[i]) * 16777619u;
+	for (h &= 0xFFFF; seen[h][0] != '\0'; h = (h + 1) & 0xFFFF) {
+		if (strcmp(seen[h], id) == 0) {
+			memcpy(other, id, sizeof(other));
+			other[PROTO_EVENT_ID_HEX - 1] = id[PROTO_EVENT_ID_HEX - 1] == '0' ? '1' : '0';
+			return other;
+		}
+	}
+	snprintf(seen[h], sizeof(seen[h]), "%s", id);
+	return id;
+}
+#endif
+
+#if SAC_BROKEN(ack_before_commit)
+/* Test build only (common/testbreak.h): every event of the batch is
+ * acknowledged, and only then, a while later, stored. */
+static void ingest_broken_ack_early(struct ingest *ig, const struct ingest_event *batch, size_t n)
+{
+	struct ingest_result r;
+	size_t i;
+
+	pthread_mutex_lock(&ig->lock);
+	for (i = 0; i < n; i++) {
+		memset(&r, 0, sizeof(r));
+		r.kind = INGEST_RESULT_ACK;
+		r.peer = batch[i].peer;
+		memcpy(r.event_id, batch[i].event_id, sizeof(r.event_id));
+		r.verdict = PROTO_GRANT;
+		ingest_post_locked(ig, &r);
+	}
+	pthread_mutex_unlock(&ig->lock);
+	usleep(200 * 1000);
+}
+#endif
+
 /* Runs one sac.ingest call for batch[0..n).  Returns 0 when committed and
  * answered, 1 when it must be retried (connection or transient failure),
  * -1 when the batch was refused (dropped without ACK, logged). */
@@ -263,7 +310,11 @@ static int ingest_batch(struct ingest *ig, const struct ingest_event *batch, siz
 		buf_adds(&readers, sep);
 		buf_adds(&readers, batch[i].reader_id);
 		buf_adds(&ids, sep);
+#if SAC_BROKEN(redelivery_twice)
+		buf_adds(&ids, ingest_broken_id(batch[i].event_id));
+#else
 		buf_adds(&ids, batch[i].event_id);
+#endif
 		buf_adds(&times, sep);
 		snprintf(num, sizeof(num), "%lld", (long long)batch[i].unix_ms);
 		buf_adds(&times, num);
@@ -281,6 +332,9 @@ static int ingest_batch(struct ingest *ig, const struct ingest_event *batch, siz
 		ret = 1;
 		goto out;
 	}
+#if SAC_BROKEN(ack_before_commit)
+	ingest_broken_ack_early(ig, batch, n);
+#endif
 	started = daemon_monotonic_ms();
 	values[0] = readers.p;
 	values[1] = ids.p;
@@ -324,7 +378,7 @@ static int ingest_batch(struct ingest *ig, const struct ingest_event *batch, siz
 		}
 	}
 	pthread_mutex_lock(&ig->lock);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && !SAC_BROKEN(ack_before_commit); i++)
 		ingest_post_locked(ig, &out[i]);
 	pthread_mutex_unlock(&ig->lock);
 	log_debug("stored a batch of %zu events in %lld ms", n,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "testbreak.h"
 
 #define SPOOL_MAGIC0 'S'
 #define SPOOL_MAGIC1 'P'
@@ -347,7 +348,8 @@ int spool_append(struct spool *sp, const struct spool_event *ev)
 		return -1;
 	}
 	spool_record_encode(ev, false, rec);
-	if (spool_write_all(sp->fd, rec, sizeof(rec), sp->size) != 0 || fdatasync(sp->fd) != 0) {
+	if (spool_write_all(sp->fd, rec, sizeof(rec), sp->size) != 0 ||
+	    (!SAC_BROKEN(spool_no_fsync) && fdatasync(sp->fd) != 0)) {
 		log_err("spool %s: cannot write an event", sp->path);
 		/* Do not leave half a record for the next append to follow. */
 		if (ftruncate(sp->fd, (off_t)sp->size) != 0)

@@ -5,7 +5,6 @@
 # out, the muster roll of an open drill, 1,000 pipelined events, a disabled
 # reader's live connection closed, and SIGTERM finishing what is in flight.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/controller_lib.inc"
 
 check "controller starts" ctl_setup
 

@@ -3,7 +3,6 @@
 # through sac-controller (mutual TLS, sac/1) at in, muster and out readers
 # move people onto and off the premises and the roll.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/controller_lib.inc"
 
 check "controller starts" ctl_setup
 make_login cert1 sac_certifier

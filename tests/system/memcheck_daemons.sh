@@ -10,8 +10,6 @@ NORMAL_BIN="$T_REPO/build/bin"
 make -s -C "$T_REPO" all >"$T_DIR/make.log" 2>&1 || { cat "$T_DIR/make.log"; exit 1; }
 # The emulator and sacctl run normally; the three daemons under valgrind.
 T_BIN="$NORMAL_BIN"
-source "$T_REPO/tests/pn532-sim/harness.sh"
-source "$(dirname "$0")/fault_lib.inc"
 
 VG=(valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect
     --show-leak-kinds=definite,indirect --error-exitcode=99 --track-fds=no

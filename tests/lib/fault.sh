@@ -1,5 +1,5 @@
-# fault_lib.inc — shared set-up for tests/system/fault_*.sh (sourced after
-# ../lib.sh and ../pn532-sim/harness.sh; not a test itself).
+# tests/lib/fault.sh — the set-up and the accounting of tests/system/fault_*.sh
+# (loaded by tests/lib.sh).
 #
 # Load comes from the real readers: each reader's spool is seeded with
 # events of known ids (tests/tools/spool_seed.py) before it starts, and a
