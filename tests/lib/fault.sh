@@ -51,14 +51,13 @@ tap_loop() {
     done
 }
 
-# purge_up: sac-purge every second, log in $T_DIR/purge.log
+# purge_up: sac-purge (every 10 s, the shortest interval), log in $T_DIR/purge.log
 purge_up() {
     make_login purger sac_purge
+    sql -c "SELECT FROM sac.retention_set(NULL, interval '10 seconds')" >/dev/null
     cat >"$T_DIR/purge.conf" <<CONF
 [purge]
 database       = $(conninfo purger)
-interval       = 1s
-access_max_age = 24h
 CONF
     spawn "$T_BIN/sac-purge" -c "$T_DIR/purge.conf" 2>>"$T_DIR/purge.log"
     PURGE_PID=$T_LAST_PID

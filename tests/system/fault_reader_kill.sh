@@ -17,9 +17,9 @@ verdicts_at_least() { [ "$(grep -cE 'event [0-9a-f]{32}: ' "$T_DIR/gate-1.log")"
 for k in 1 2 3; do
     wait_for 60 verdicts_at_least $((k * 1500)) || true
     sim gate-1 present "$F_UID_A" >/dev/null     # a tap racing the kill
+    before=$(ledger_count "event_id::text LIKE '0000c001%'")
     kill -KILL "$(reader_pid gate-1)"; wait "$(reader_pid gate-1)" 2>/dev/null
     kill_at[$k]=$(sql -c "SELECT clock_timestamp()")
-    before=$(ledger_count "event_id::text LIKE '0000c001%'")
     check "reader SIGKILL $k lands while it drains ($before of 6000 seeded events stored)" \
         test "$before" -lt 6000
     check "reader SIGKILL $k: it is gone" bash -c "! kill -0 $(reader_pid gate-1) 2>/dev/null"
