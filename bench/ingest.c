@@ -11,7 +11,8 @@
  *       N pipelined connections (HELLO ID each), EVENTs with random ids and
  *       credentials from FILE (one 64-hex per line; random ones otherwise), at
  *       a fixed total rate or (rate 0) as fast as ACKs return.  Prints sent,
- *       acknowledged, events/s and tap-to-ACK latency p50/p99.
+ *       acknowledged, events/s, tap-to-ACK latency p50/p99 and the longest
+ *       time from opening a connection to its WELCOME.
  *
  *   ingest idle  ... --reader ID --conns N [--duration S]
  *       Opens N connections, greets, and holds them (PING every 30 s);
@@ -70,6 +71,7 @@ struct client {
 	int outstanding;
 	int64_t *sent_us; /* by seq % window */
 	int64_t last_ping_ms;
+	int64_t connect_us; /* when its TCP connection was opened */
 	bool epoll_out;
 };
 
@@ -316,7 +318,7 @@ static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 	uint64_t rng = (uint64_t)now_us() ^ (uint64_t)getpid() << 32;
 	int64_t start_us = 0, sent_total = 0, acked = 0, lat_n = 0, lat_cap = 1 << 20;
 	int64_t *lat = malloc((size_t)lat_cap * sizeof(*lat));
-	int64_t end_us = 0;
+	int64_t end_us = 0, welcome_max_us = 0;
 	char hello[PROTO_LINE_MAX + 1];
 	bool reported = false;
 	int rr = 0;
@@ -335,6 +337,7 @@ static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 			struct epoll_event ev;
 			struct client *c = &cs[opened];
 
+			c->connect_us = now_us();
 			c->fd = tcp_connect(o);
 			if (c->fd < 0) {
 				fprintf(stderr, "connect %d failed: %s\n", opened, strerror(errno));
@@ -394,6 +397,8 @@ static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 					if (strncmp(p, "WELCOME ", 8) == 0) {
 						c->state = 2;
 						up++;
+						if (t - c->connect_us > welcome_max_us)
+							welcome_max_us = t - c->connect_us;
 						c->last_ping_ms = daemon_monotonic_ms();
 					} else if (strncmp(p, "ACK ", 4) == 0 && strlen(p) > 36) {
 						uint64_t seq;
@@ -501,10 +506,12 @@ static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 		double secs = (double)(now_us() - start_us) / 1e6;
 
 		qsort(lat, (size_t)lat_n, sizeof(*lat), cmp_i64);
-		printf("sent %lld acked %lld seconds %.2f events_per_s %.0f p50_ms %.3f p99_ms %.3f\n",
+		printf("sent %lld acked %lld seconds %.2f events_per_s %.0f p50_ms %.3f p99_ms %.3f "
+		       "welcome_max_ms %.1f\n",
 		       (long long)sent_total, (long long)acked, secs, (double)acked / secs,
 		       lat_n ? (double)lat[lat_n / 2] / 1000.0 : 0.0,
-		       lat_n ? (double)lat[(lat_n * 99) / 100] / 1000.0 : 0.0);
+		       lat_n ? (double)lat[(lat_n * 99) / 100] / 1000.0 : 0.0,
+		       (double)welcome_max_us / 1000.0);
 	}
 	for (i = 0; i < opened; i++) {
 		tls_conn_free(cs[i].tls);

@@ -1,7 +1,8 @@
 /*
  * server — see server.h.
  *
- * Connection life: HANDSHAKE (TLS, 10 s deadline) -> AWAIT_HELLO (HELLO id
+ * Connection life: HANDSHAKE (TLS, 10 s deadline, down to 1 s under a flood
+ * of connections that do not authenticate: admission.h) -> AWAIT_HELLO (HELLO id
  * must equal the certificate CN) -> HELLO_PENDING (the database says whether
  * the reader is known and enabled) -> READY (EVENT, PING) -> CLOSING (an ERR
  * being flushed, 2 s at most).  A connection that completes no line for
@@ -14,6 +15,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -26,13 +28,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "daemon.h"
 #include "ingest.h"
 #include "log.h"
 #include "proto.h"
 #include "tls.h"
 
-#define SERVER_HANDSHAKE_MS 10000
+#define SERVER_HELLO_MS 10000
 #define SERVER_CLOCK_SKEW_MS 5000 /* as in sac.ingest */
 #define SERVER_IDLE_MS 120000
 #define SERVER_CLOSING_MS 2000
@@ -62,6 +65,8 @@ struct conn {
 	char cn[SERVER_CN_MAX];
 	char reader_id[PROTO_READER_ID_MAX + 1];
 	int64_t deadline_ms;
+	int64_t accepted_ms;
+	struct admission_entry adm; /* pending until welcomed */
 	uint32_t epoll_mask;
 	bool dirty; /* on the server's dirty list: flush and maybe resume reading */
 	bool eof;   /* the peer closed its side */
@@ -90,6 +95,9 @@ struct server {
 	int *dirty; /* fds */
 	size_t dirty_count, dirty_cap;
 	bool draining;
+	struct admission adm;
+	int64_t next_flood_log_ms;
+	uint64_t flood_logged_evicted, flood_logged_refused;
 };
 
 /* --- helpers --------------------------------------------------------------- */
@@ -145,6 +153,7 @@ static void conn_set_mask(struct server *sv, struct conn *c, uint32_t mask)
 
 static void conn_close(struct server *sv, struct conn *c)
 {
+	admission_remove(&sv->adm, &c->adm);
 	tls_conn_free(c->tls);
 	close(c->fd);
 	sv->conns[c->fd] = NULL;
@@ -299,7 +308,7 @@ static void conn_line(struct server *sv, struct conn *c, const char *line, size_
 			return;
 		}
 		c->state = CONN_HELLO_PENDING;
-		c->deadline_ms = daemon_monotonic_ms() + SERVER_HANDSHAKE_MS;
+		c->deadline_ms = daemon_monotonic_ms() + SERVER_HELLO_MS;
 		return;
 	}
 	switch (m.verb) {
@@ -421,6 +430,7 @@ static void conn_handshake(struct server *sv, struct conn *c)
 {
 	enum tls_io r = tls_conn_handshake(c->tls);
 
+	admission_touch(&sv->adm, &c->adm);
 	if (r == TLS_IO_WANT_READ) {
 		conn_set_mask(sv, c, EPOLLIN);
 		return;
@@ -440,6 +450,8 @@ static void conn_handshake(struct server *sv, struct conn *c)
 		return;
 	}
 	c->state = CONN_AWAIT_HELLO;
+	c->deadline_ms = daemon_monotonic_ms() + SERVER_HELLO_MS;
+	admission_verified(&sv->adm, &c->adm);
 	if (conn_read(sv, c) == 0)
 		conn_update_mask(sv, c);
 }
@@ -466,6 +478,99 @@ static void conn_ready_io(struct server *sv, struct conn *c, uint32_t events)
 
 /* --- accepting ------------------------------------------------------------- */
 
+static struct conn *conn_of_entry(struct admission_entry *e)
+{
+	return (struct conn *)(void *)((char *)e - offsetof(struct conn, adm));
+}
+
+/* The source address as admission compares it: IPv4 as IPv4-mapped IPv6. */
+static void server_source_key(const struct sockaddr_storage *addr, uint8_t key[ADMISSION_SOURCE_LEN])
+{
+	memset(key, 0, ADMISSION_SOURCE_LEN);
+	if (addr->ss_family == AF_INET6) {
+		memcpy(key, &((const struct sockaddr_in6 *)(const void *)addr)->sin6_addr, 16);
+	} else if (addr->ss_family == AF_INET) {
+		key[10] = key[11] = 0xFF;
+		memcpy(key + 12, &((const struct sockaddr_in *)(const void *)addr)->sin_addr, 4);
+	}
+}
+
+/* At most one line per 10 s while connections are evicted or refused. */
+static void server_log_flood(struct server *sv)
+{
+	int64_t now = daemon_monotonic_ms();
+
+	if (now < sv->next_flood_log_ms || (sv->adm.evicted == sv->flood_logged_evicted &&
+					    sv->adm.refused == sv->flood_logged_refused))
+		return;
+	log_warning("connection flood: %zu connections not yet authenticated (cap %zu, %zu per "
+		    "address); %llu of them closed to make room, %llu refused; handshake deadline "
+		    "%lld ms",
+		    sv->adm.pending, sv->adm.pending_max, sv->adm.per_source_max,
+		    (unsigned long long)(sv->adm.evicted - sv->flood_logged_evicted),
+		    (unsigned long long)(sv->adm.refused - sv->flood_logged_refused),
+		    (long long)admission_handshake_ms(&sv->adm));
+	sv->flood_logged_evicted = sv->adm.evicted;
+	sv->flood_logged_refused = sv->adm.refused;
+	sv->next_flood_log_ms = now + 10000;
+}
+
+/* Out of descriptors: closes the least active unauthenticated connection.
+ * Returns false when there is none (every descriptor serves a reader). */
+static bool server_make_room(struct server *sv)
+{
+	struct admission_entry *e = admission_oldest(&sv->adm);
+
+	if (e == NULL)
+		return false;
+	sv->adm.evicted++;
+	conn_close(sv, conn_of_entry(e));
+	return true;
+}
+
+/* Sets up an accepted descriptor as a pending connection; closes it on
+ * failure. */
+static void server_add_conn(struct server *sv, int fd, const struct sockaddr_storage *addr,
+			    socklen_t alen, const uint8_t source[ADMISSION_SOURCE_LEN])
+{
+	struct conn *c;
+	struct epoll_event ev;
+	char host[NI_MAXHOST], serv[NI_MAXSERV];
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->serial = ++sv->next_serial;
+	c->state = CONN_HANDSHAKE;
+	c->accepted_ms = daemon_monotonic_ms();
+	c->deadline_ms = c->accepted_ms + admission_handshake_ms(&sv->adm);
+	if (getnameinfo((const struct sockaddr *)addr, alen, host, sizeof(host), serv, sizeof(serv),
+			NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		snprintf(c->peer, sizeof(c->peer), "%.46s:%.8s", host, serv);
+	else
+		snprintf(c->peer, sizeof(c->peer), "fd %d", fd);
+	c->tls = tls_conn_new(sv->tls, fd, NULL);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.fd = fd;
+	if (c->tls == NULL || epoll_ctl(sv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		log_error("%s: cannot set up the connection", c->peer);
+		tls_conn_free(c->tls);
+		close(fd);
+		free(c);
+		return;
+	}
+	c->epoll_mask = EPOLLIN;
+	sv->conns[fd] = c;
+	sv->conn_count++;
+	admission_add(&sv->adm, &c->adm, source);
+}
+
 static void server_accept(struct server *sv, int lfd)
 {
 	int i;
@@ -475,12 +580,12 @@ static void server_accept(struct server *sv, int lfd)
 		struct sockaddr_storage addr;
 		socklen_t alen = sizeof(addr);
 		int fd = accept4(lfd, (struct sockaddr *)&addr, &alen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		struct conn *c;
-		struct epoll_event ev;
-		char host[NI_MAXHOST], serv[NI_MAXSERV];
-		int one = 1;
+		uint8_t source[ADMISSION_SOURCE_LEN];
+		struct admission_entry *evict;
 
 		if (fd < 0) {
+			if ((errno == EMFILE || errno == ENFILE) && server_make_room(sv))
+				continue;
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
 				log_warn("accept: pausing new connections for 1 s");
 				sv->accepting = false;
@@ -491,42 +596,26 @@ static void server_accept(struct server *sv, int lfd)
 			} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
 				log_warn("accept");
 			}
-			return;
+			break;
 		}
 		if ((size_t)fd >= sv->conns_cap) {
 			close(fd);
 			continue;
 		}
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		c = calloc(1, sizeof(*c));
-		if (c == NULL) {
+		server_source_key(&addr, source);
+		switch (admission_decide(&sv->adm, source, &evict)) {
+		case ADMISSION_REFUSE:
 			close(fd);
 			continue;
+		case ADMISSION_EVICT_FIRST:
+			conn_close(sv, conn_of_entry(evict));
+			break;
+		case ADMISSION_ADMIT:
+			break;
 		}
-		c->fd = fd;
-		c->serial = ++sv->next_serial;
-		c->state = CONN_HANDSHAKE;
-		c->deadline_ms = daemon_monotonic_ms() + SERVER_HANDSHAKE_MS;
-		if (getnameinfo((struct sockaddr *)&addr, alen, host, sizeof(host), serv, sizeof(serv),
-				NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-			snprintf(c->peer, sizeof(c->peer), "%.46s:%.8s", host, serv);
-		else
-			snprintf(c->peer, sizeof(c->peer), "fd %d", fd);
-		c->tls = tls_conn_new(sv->tls, fd, NULL);
-		memset(&ev, 0, sizeof(ev));
-		ev.events = EPOLLIN;
-		ev.data.fd = fd;
-		if (c->tls == NULL || epoll_ctl(sv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-			log_error("%s: cannot set up the connection", c->peer);
-			tls_conn_free(c->tls);
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->epoll_mask = EPOLLIN;
-		sv->conns[fd] = c;
-		sv->conn_count++;
+		server_add_conn(sv, fd, &addr, alen, source);
 	}
+	server_log_flood(sv);
 }
 
 static void server_accept_resume(struct server *sv)
@@ -670,6 +759,7 @@ static void server_results(struct server *sv)
 				break;
 			if (r->hello == INGEST_HELLO_OK) {
 				c->state = CONN_READY;
+				admission_remove(&sv->adm, &c->adm);
 				c->deadline_ms = daemon_monotonic_ms() + SERVER_IDLE_MS;
 				m.verb = PROTO_WELCOME;
 				m.unix_ms = daemon_unix_ms();
@@ -726,16 +816,22 @@ static void server_flush_dirty(struct server *sv)
 
 static void server_sweep(struct server *sv, int64_t now)
 {
+	int64_t handshake_ms = admission_handshake_ms(&sv->adm);
 	size_t fd;
 
 	for (fd = 0; fd < sv->conns_cap; fd++) {
 		struct conn *c = sv->conns[fd];
 
-		if (c == NULL || now < c->deadline_ms)
+		if (c == NULL)
+			continue;
+		/* Under pressure a pending handshake gets less time than it was given. */
+		if (c->state == CONN_HANDSHAKE && c->accepted_ms + handshake_ms < c->deadline_ms)
+			c->deadline_ms = c->accepted_ms + handshake_ms;
+		if (now < c->deadline_ms)
 			continue;
 		switch (c->state) {
 		case CONN_HANDSHAKE:
-			log_info("%s: TLS handshake timed out", c->peer);
+			log_debug("%s: TLS handshake timed out", c->peer);
 			conn_close(sv, c);
 			break;
 		case CONN_CLOSING:
@@ -839,6 +935,7 @@ int server_run(const struct settings *s)
 	sv.settings = s;
 	sv.epfd = -1;
 	sv.conns_cap = server_raise_nofile();
+	admission_init(&sv.adm, sv.conns_cap);
 	sv.conns = calloc(sv.conns_cap, sizeof(*sv.conns));
 	if (sv.conns == NULL) {
 		log_error("out of memory");
@@ -875,7 +972,9 @@ int server_run(const struct settings *s)
 		}
 	}
 	daemon_notify_ready("serving");
-	log_notice("sac-controller %s ready (up to %zu connections)", SAC_VERSION, sv.conns_cap);
+	log_notice("sac-controller %s ready (up to %zu connections, %zu of them not yet "
+		   "authenticated, %zu per address)",
+		   SAC_VERSION, sv.conns_cap, sv.adm.pending_max, sv.adm.per_source_max);
 	next_sweep = daemon_monotonic_ms() + 1000;
 	next_publish = daemon_monotonic_ms() + 1000;
 
