@@ -81,7 +81,7 @@ controller_start() {
     fi
     spawn "$T_BIN/sac-controller" -c "$T_DIR/$name.conf" 2>>"$T_DIR/$name.log"
     printf -v "CONTROLLER_PID_${name//-/_}" '%s' "$T_LAST_PID"
-    wait_for 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || { echo "controller $name did not listen" >&2; return 1; }
+    wait_for 60 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || { echo "controller $name did not listen" >&2; return 1; }
 }
 
 controller_pid() { local v="CONTROLLER_PID_${1//-/_}"; echo "${!v}"; }
