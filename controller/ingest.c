@@ -7,6 +7,7 @@
 #include "ingest.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "daemon.h"
 #include "db.h"
 #include "log.h"
@@ -68,11 +70,15 @@ struct ingest {
 	bool stop;
 	int64_t stop_deadline_ms;
 
+	/* The listener thread: its own connection, LISTEN sac_reader_disabled. */
+	pthread_t listener;
+	bool listener_started;
+
 	/* Owned by the database thread. */
 	PGconn *db;
 	bool outage;
 	int64_t outage_since_ms;
-	int64_t backoff_ms;
+	struct backoff backoff;
 	int64_t next_connect_ms;
 	int64_t next_seen_ms;
 };
@@ -175,13 +181,9 @@ static void ingest_note_outage(struct ingest *ig, const char *why)
 		log_error("database unavailable, holding events until it returns: %s", clean);
 		ig->outage = true;
 		ig->outage_since_ms = now;
-		ig->backoff_ms = INGEST_BACKOFF_MIN_MS;
-	} else if (ig->backoff_ms < INGEST_BACKOFF_MAX_MS) {
-		ig->backoff_ms *= 2;
-		if (ig->backoff_ms > INGEST_BACKOFF_MAX_MS)
-			ig->backoff_ms = INGEST_BACKOFF_MAX_MS;
+		backoff_reset(&ig->backoff);
 	}
-	ig->next_connect_ms = now + ig->backoff_ms;
+	ig->next_connect_ms = now + backoff_failed(&ig->backoff);
 	PQfinish(ig->db);
 	ig->db = NULL;
 }
@@ -587,6 +589,114 @@ static void *ingest_main(void *arg)
 	return NULL;
 }
 
+/* Posts one reader the database named in a sac_reader_disabled
+ * notification (sql/010_admin.sql): its connections are closed at once. */
+static void ingest_notified(struct ingest *ig, const PGnotify *n)
+{
+	struct ingest_result r;
+
+	if (n->extra == NULL || n->extra[0] == '\0' || strlen(n->extra) > PROTO_READER_ID_MAX)
+		return;
+	log_info("reader %s disabled (notified by the database): closing its connections", n->extra);
+	memset(&r, 0, sizeof(r));
+	r.kind = INGEST_RESULT_DISABLED;
+	snprintf(r.reader_id, sizeof(r.reader_id), "%s", n->extra);
+	pthread_mutex_lock(&ig->lock);
+	ingest_post_locked(ig, &r);
+	pthread_mutex_unlock(&ig->lock);
+}
+
+static bool ingest_stopping(struct ingest *ig)
+{
+	bool stop;
+
+	pthread_mutex_lock(&ig->lock);
+	stop = ig->stop;
+	pthread_mutex_unlock(&ig->lock);
+	return stop;
+}
+
+/* Connects and LISTENs.  Returns the connection, or NULL (logged at debug
+ * level: the database thread already reports an outage). */
+static PGconn *ingest_listen_connect(struct ingest *ig)
+{
+	char err[512];
+	PGconn *db = db_connect(ig->conninfo, "sac-controller listener", err, sizeof(err));
+	PGresult *res;
+
+	if (db == NULL) {
+		log_debug("listener: %s", err);
+		return NULL;
+	}
+	res = PQexec(db, "LISTEN sac_reader_disabled");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		log_debug("listener: LISTEN: %s", PQerrorMessage(db));
+		PQclear(res);
+		PQfinish(db);
+		return NULL;
+	}
+	PQclear(res);
+	return db;
+}
+
+/* The listener thread: waits for notifications on its own connection and
+ * reconnects with backoff.  Readers found disabled are also caught by the
+ * periodic readers_seen call, so a lost notification delays, never loses,
+ * the closing. */
+static void *ingest_listen_main(void *arg)
+{
+	struct ingest *ig = arg;
+	struct backoff retry;
+	PGconn *db = NULL;
+	int64_t next_try = 0;
+
+	backoff_init(&retry, INGEST_BACKOFF_MIN_MS, INGEST_BACKOFF_MAX_MS);
+	while (!ingest_stopping(ig)) {
+		struct pollfd pfd;
+		PGnotify *n;
+
+		if (db == NULL) {
+			if (daemon_monotonic_ms() < next_try) {
+				(void)poll(NULL, 0, 100);
+				continue;
+			}
+			db = ingest_listen_connect(ig);
+			if (db == NULL) {
+				next_try = daemon_monotonic_ms() + backoff_failed(&retry);
+				continue;
+			}
+			backoff_reset(&retry);
+		}
+		pfd.fd = PQsocket(db);
+		if (pfd.fd < 0 || PQstatus(db) != CONNECTION_OK) {
+			PQfinish(db);
+			db = NULL;
+			next_try = daemon_monotonic_ms() + backoff_failed(&retry);
+			continue;
+		}
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		/* Short waits: ingest_stop must not wait long for this thread. */
+		if (poll(&pfd, 1, 100) < 0 && errno != EINTR)
+			log_warn("listener: poll");
+		if (pfd.revents == 0)
+			continue;
+		if (PQconsumeInput(db) == 0) {
+			log_debug("listener: %s", PQerrorMessage(db));
+			PQfinish(db);
+			db = NULL;
+			next_try = daemon_monotonic_ms() + backoff_failed(&retry);
+			continue;
+		}
+		while ((n = PQnotifies(db)) != NULL) {
+			ingest_notified(ig, n);
+			PQfreemem(n);
+		}
+	}
+	PQfinish(db);
+	return NULL;
+}
+
 struct ingest *ingest_start(const char *conninfo, const char *controller_name)
 {
 	struct ingest *ig = calloc(1, sizeof(*ig));
@@ -595,6 +705,7 @@ struct ingest *ingest_start(const char *conninfo, const char *controller_name)
 	if (ig == NULL)
 		return NULL;
 	ig->event_fd = -1;
+	backoff_init(&ig->backoff, INGEST_BACKOFF_MIN_MS, INGEST_BACKOFF_MAX_MS);
 	pthread_mutex_init(&ig->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -615,6 +726,11 @@ struct ingest *ingest_start(const char *conninfo, const char *controller_name)
 		goto fail;
 	}
 	ig->thread_started = true;
+	if (pthread_create(&ig->listener, NULL, ingest_listen_main, ig) != 0) {
+		log_error("cannot start the database listener thread");
+		goto fail;
+	}
+	ig->listener_started = true;
 	return ig;
 fail:
 	ingest_stop(ig, 0);
@@ -635,6 +751,8 @@ void ingest_stop(struct ingest *ig, int64_t grace_ms)
 		pthread_mutex_unlock(&ig->lock);
 		pthread_join(ig->thread, NULL);
 	}
+	if (ig->listener_started)
+		pthread_join(ig->listener, NULL);
 	ingest_vec_free(&ig->events);
 	ingest_vec_free(&ig->hellos);
 	ingest_vec_free(&ig->results);

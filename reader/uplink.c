@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "daemon.h"
 #include "hex.h"
 #include "log.h"
@@ -57,7 +58,7 @@ int uplink_init(struct uplink *u, const char *reader_id, char *const *hosts, con
 	memset(u, 0, sizeof(*u));
 	u->fd = -1;
 	u->state = UPLINK_IDLE;
-	u->backoff_ms = UPLINK_BACKOFF_MIN_MS;
+	backoff_init(&u->backoff, UPLINK_BACKOFF_MIN_MS, UPLINK_BACKOFF_MAX_MS);
 	u->tls = tls;
 	if (strlen(reader_id) > PROTO_READER_ID_MAX)
 		return -1;
@@ -104,7 +105,7 @@ int uplink_reconfigure(struct uplink *u, char *const *hosts, const int *ports, i
 	u->tls = tls;
 	u->current = 0;
 	u->retry_at_ms = 0;
-	u->backoff_ms = UPLINK_BACKOFF_MIN_MS;
+	backoff_reset(&u->backoff);
 	return 0;
 }
 
@@ -126,7 +127,7 @@ static void uplink_fail(struct uplink *u, int64_t now_ms, const char *why)
 	uplink_disconnect(u);
 	if (was_ready) {
 		u->current = 0;
-		u->backoff_ms = UPLINK_BACKOFF_MIN_MS;
+		backoff_reset(&u->backoff);
 		u->retry_at_ms = now_ms + UPLINK_BACKOFF_MIN_MS;
 		return;
 	}
@@ -136,10 +137,7 @@ static void uplink_fail(struct uplink *u, int64_t now_ms, const char *why)
 		return;
 	}
 	u->current = 0;
-	u->retry_at_ms = now_ms + u->backoff_ms;
-	u->backoff_ms *= 2;
-	if (u->backoff_ms > UPLINK_BACKOFF_MAX_MS)
-		u->backoff_ms = UPLINK_BACKOFF_MAX_MS;
+	u->retry_at_ms = now_ms + backoff_failed(&u->backoff);
 }
 
 static void uplink_start_connect(struct uplink *u, int64_t now_ms)
@@ -297,7 +295,7 @@ static void uplink_on_welcome(struct uplink *u, const struct proto_msg *msg, int
 	u->conn_no++;
 	u->cursor = 0;
 	u->in_flight = 0;
-	u->backoff_ms = UPLINK_BACKOFF_MIN_MS;
+	backoff_reset(&u->backoff);
 	u->last_io_ms = now_ms;
 	log_info("connected to controller %s:%d", u->host[u->current], u->port[u->current]);
 }

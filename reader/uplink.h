@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backoff.h"
 #include "proto.h"
 #include "spool.h"
 #include "tls.h"
@@ -53,7 +54,7 @@ struct uplink {
 	struct tls_conn *conn;
 	bool want_read, want_write;
 	int64_t retry_at_ms;
-	int64_t backoff_ms;
+	struct backoff backoff;
 	int64_t deadline_ms; /* for connecting, or for an answer to PING */
 	int64_t last_io_ms;  /* last line received: sending proves nothing about the peer */
 	bool ping_outstanding;

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "backoff.h"
 #include "credential.h"
 #include "device.h"
 
@@ -35,7 +36,7 @@ struct watch {
 
 	void *handle;	      /* open device, or NULL */
 	int64_t next_open_ms; /* when to try opening again */
-	int64_t backoff_ms;
+	struct backoff backoff;
 	unsigned failures; /* in a row */
 	bool card_in_field;
 	uint8_t card_credential[CREDENTIAL_LEN];

@@ -97,6 +97,21 @@ check_match "reader last_seen is kept up to date" "$(sql -c "SELECT last_seen > 
 kill "$IDLE" 2>/dev/null
 sql -c "UPDATE sac.readers SET enabled = true WHERE id = 'gate-in'" >/dev/null
 
+# `sacctl reader disable` notifies the controller, which closes the live
+# connection at once rather than at its next periodic check.
+"$CTL_BENCH" idle -s "127.0.0.1:$CTL_PORT" --cert "$T_DIR/pki/gate-in.crt" --key "$T_DIR/pki/gate-in.key" \
+    --ca "$T_DIR/pki/controller-ca.crt" --reader gate-in --conns 1 --duration 60 >"$T_DIR/idle2.out" 2>&1 &
+IDLE=$!
+T_PIDS+=("$IDLE")
+check "a live connection is up again" wait_for 10 grep -q 'connected 1' "$T_DIR/idle2.out"
+mark=$(log_mark "$T_DIR/controller.log")
+check "sacctl reader disable" sacctl reader disable gate-in
+check "the controller acts on the database's notification" \
+    wait_for 12 log_has_since "$T_DIR/controller.log" "$mark" 'reader gate-in disabled \(notified by the database\)'
+check "…and closes the live connection (ERR disabled)" wait_for 12 grep -q 'ERR disabled' "$T_DIR/idle2.out"
+kill "$IDLE" 2>/dev/null
+sql -c "UPDATE sac.readers SET enabled = true WHERE id = 'gate-in'" >/dev/null
+
 # SIGTERM: events in flight are stored and acknowledged, exit 0.
 T3=$(now_ms)
 { printf 'HELLO sac/1 gate-in\n'; for i in $(seq 3000 3499); do printf 'EVENT %032x %s %s\n' "$i" "$T3" "$CRED_POOL"; done; } \
