@@ -324,3 +324,20 @@ int proto_format(const struct proto_msg *msg, char *buf, size_t size)
 		return -1;
 	return n;
 }
+
+enum proto_frame proto_next_line(const char *buf, size_t len, size_t *pos, const char **line,
+				 size_t *line_len)
+{
+	const char *start = buf + *pos;
+	size_t left = len - *pos;
+	const char *nl = memchr(start, '\n', left);
+
+	if (nl == NULL)
+		return left >= PROTO_LINE_MAX ? PROTO_FRAME_TOO_LONG : PROTO_FRAME_NONE;
+	if ((size_t)(nl - start) + 1 > PROTO_LINE_MAX)
+		return PROTO_FRAME_TOO_LONG;
+	*line = start;
+	*line_len = (size_t)(nl - start);
+	*pos += *line_len + 1;
+	return PROTO_FRAME_LINE;
+}

@@ -263,23 +263,17 @@ void conn_process(struct server *sv, struct conn *c)
 	size_t start = 0;
 
 	while (start < c->in_len && !conn_paused(c)) {
-		char *nl = memchr(c->in + start, '\n', c->in_len - start);
+		const char *line;
 		size_t len;
+		enum proto_frame f = proto_next_line(c->in, c->in_len, &start, &line, &len);
 
-		if (nl == NULL) {
-			if (c->in_len - start >= PROTO_LINE_MAX) {
-				conn_fail(sv, c, "protocol", "line too long");
-				return;
-			}
+		if (f == PROTO_FRAME_NONE)
 			break;
-		}
-		len = (size_t)(nl - (c->in + start));
-		if (len + 1 > PROTO_LINE_MAX) {
+		if (f == PROTO_FRAME_TOO_LONG) {
 			conn_fail(sv, c, "protocol", "line too long");
 			return;
 		}
-		conn_line(sv, c, c->in + start, len);
-		start += len + 1;
+		conn_line(sv, c, line, len);
 	}
 	if (c->state == CONN_CLOSING)
 		return;

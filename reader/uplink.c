@@ -344,7 +344,9 @@ static int uplink_on_line(struct uplink *u, struct spool *sp, const char *line, 
 static int uplink_read(struct uplink *u, struct spool *sp, int64_t now_ms)
 {
 	for (;;) {
-		size_t done = 0, start = 0, i;
+		size_t done = 0, start = 0, len;
+		const char *line;
+		enum proto_frame f;
 		enum tls_io io =
 			tls_conn_read(u->conn, u->rbuf + u->rlen, sizeof(u->rbuf) - u->rlen, &done);
 
@@ -365,19 +367,15 @@ static int uplink_read(struct uplink *u, struct spool *sp, int64_t now_ms)
 			return -1;
 		}
 		u->rlen += done;
-		for (i = 0; i < u->rlen; i++) {
-			if (u->rbuf[i] != '\n')
-				continue;
-			if (uplink_on_line(u, sp, u->rbuf + start, i - start, now_ms) != 0)
+		while ((f = proto_next_line(u->rbuf, u->rlen, &start, &line, &len)) == PROTO_FRAME_LINE)
+			if (uplink_on_line(u, sp, line, len, now_ms) != 0)
 				return -1;
-			start = i + 1;
-		}
-		memmove(u->rbuf, u->rbuf + start, u->rlen - start);
-		u->rlen -= start;
-		if (u->rlen >= PROTO_LINE_MAX) {
+		if (f == PROTO_FRAME_TOO_LONG) {
 			uplink_fail(u, now_ms, "protocol error from the controller: line too long");
 			return -1;
 		}
+		memmove(u->rbuf, u->rbuf + start, u->rlen - start);
+		u->rlen -= start;
 	}
 }
 
