@@ -137,7 +137,11 @@ static void server_sweep(struct server *sv, int64_t now)
 			continue;
 		switch (c->state) {
 		case CONN_HANDSHAKE:
-			log_debug("%s: TLS handshake timed out", c->peer);
+			/* Under a flood the summary line says it; one each would flood the log. */
+			if (sv->adm.pending <= sv->adm.pending_max / 4)
+				log_info("%s: TLS handshake timed out", c->peer);
+			else
+				log_debug("%s: TLS handshake timed out", c->peer);
 			conn_close(sv, c);
 			break;
 		case CONN_CLOSING:
@@ -401,8 +405,14 @@ int server_run(const struct settings *s)
 			log_err("epoll_wait");
 			goto out;
 		}
+		/* Connections first, new ones after: under a flood of new
+		 * connections, those already accepted still get their turn. */
 		for (i = 0; i < n; i++)
-			server_dispatch(&sv, &evs[i]);
+			if (!listener_is(&sv, evs[i].data.fd))
+				server_dispatch(&sv, &evs[i]);
+		for (i = 0; i < n; i++)
+			if (listener_is(&sv, evs[i].data.fd))
+				server_dispatch(&sv, &evs[i]);
 		server_flush_dirty(&sv);
 
 		now = daemon_monotonic_ms();

@@ -35,6 +35,7 @@ struct spool {
 	size_t capacity;
 	size_t pending;
 	size_t first_pending; /* entries before it are all settled */
+	uint64_t generation;  /* counts compactions: cursors from before start over */
 };
 
 uint32_t spool_crc32(const uint8_t *data, size_t len)
@@ -437,6 +438,36 @@ size_t spool_first_pending(const struct spool *sp)
 	return sp->first_pending;
 }
 
+void spool_cursor_rewind(struct spool_cursor *cur)
+{
+	cur->index = 0;
+	cur->generation = 0;
+}
+
+bool spool_next_unsent(struct spool *sp, struct spool_cursor *cur, uint64_t conn_no,
+		       struct spool_event *ev)
+{
+	if (cur->generation != sp->generation || cur->index < sp->first_pending) {
+		cur->index = sp->first_pending;
+		cur->generation = sp->generation;
+	}
+	for (; cur->index < sp->count; cur->index++) {
+		const struct spool_entry *e = &sp->entries[cur->index];
+
+		if (!e->settled && e->sent_on != conn_no) {
+			*ev = e->event;
+			return true;
+		}
+	}
+	return false;
+}
+
+void spool_sent(struct spool *sp, struct spool_cursor *cur, uint64_t conn_no)
+{
+	if (cur->generation == sp->generation && cur->index < sp->count)
+		sp->entries[cur->index++].sent_on = conn_no;
+}
+
 bool spool_wants_compaction(const struct spool *sp)
 {
 	size_t settled = sp->count - sp->pending;
@@ -461,6 +492,7 @@ int spool_compact(struct spool *sp)
 		sp->count = 0;
 		sp->size = 0;
 		sp->first_pending = 0;
+		sp->generation++;
 		return 0;
 	}
 	if (asprintf(&tmp, "%s.tmp", sp->path) < 0) {
@@ -497,6 +529,7 @@ int spool_compact(struct spool *sp)
 	sp->count = kept;
 	sp->size = offset;
 	sp->first_pending = 0;
+	sp->generation++;
 	close(sp->fd);
 	sp->fd = fd;
 	fd = -1;

@@ -230,32 +230,23 @@ static int uplink_flush(struct uplink *u, int64_t now_ms)
 
 static void uplink_send_pending(struct uplink *u, struct spool *sp)
 {
-	struct spool_entry *entries;
-	size_t count;
+	struct spool_event ev;
 	struct proto_msg msg;
 
-	entries = spool_entries(sp, &count);
-	if (u->cursor < spool_first_pending(sp))
-		u->cursor = spool_first_pending(sp);
 	memset(&msg, 0, sizeof(msg));
 	msg.verb = PROTO_EVENT;
-	while (u->cursor < count && u->in_flight < UPLINK_WINDOW) {
-		struct spool_entry *e = &entries[u->cursor];
-
-		if (!e->settled && e->sent_on != u->conn_no) {
-			msg.unix_ms = e->event.unix_ms;
-			if (hex_encode(e->event.id, SPOOL_ID_LEN, msg.event_id, sizeof(msg.event_id)) !=
-				    0 ||
-			    hex_encode(e->event.credential, SPOOL_CREDENTIAL_LEN, msg.credential,
-				       sizeof(msg.credential)) != 0 ||
-			    uplink_queue(u, &msg) != 0)
-				break; /* buffer full: the rest goes after the next flush */
-			e->sent_on = u->conn_no;
-			u->in_flight++;
-			u->sent++;
-		}
-		u->cursor++;
+	while (u->in_flight < UPLINK_WINDOW && spool_next_unsent(sp, &u->cursor, u->conn_no, &ev)) {
+		msg.unix_ms = ev.unix_ms;
+		if (hex_encode(ev.id, SPOOL_ID_LEN, msg.event_id, sizeof(msg.event_id)) != 0 ||
+		    hex_encode(ev.credential, SPOOL_CREDENTIAL_LEN, msg.credential,
+			       sizeof(msg.credential)) != 0 ||
+		    uplink_queue(u, &msg) != 0)
+			break; /* buffer full: the rest goes after the next flush */
+		spool_sent(sp, &u->cursor, u->conn_no);
+		u->in_flight++;
+		u->sent++;
 	}
+	explicit_bzero(&ev, sizeof(ev));
 	explicit_bzero(&msg, sizeof(msg));
 }
 
@@ -293,7 +284,7 @@ static void uplink_on_welcome(struct uplink *u, const struct proto_msg *msg, int
 	u->state = UPLINK_READY;
 	u->failures = 0;
 	u->conn_no++;
-	u->cursor = 0;
+	spool_cursor_rewind(&u->cursor);
 	u->in_flight = 0;
 	backoff_reset(&u->backoff);
 	u->last_io_ms = now_ms;
@@ -480,9 +471,9 @@ void uplink_run(struct uplink *u, struct spool *sp, int64_t now_ms)
 	(void)uplink_flush(u, now_ms);
 }
 
-void uplink_rescan(struct uplink *u)
+bool uplink_awaiting_acks(const struct uplink *u)
 {
-	u->cursor = 0;
+	return u->state == UPLINK_READY && u->in_flight > 0;
 }
 
 int uplink_pollfd(const struct uplink *u, short *events)

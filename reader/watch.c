@@ -224,3 +224,8 @@ int watch_stop(struct watch *w, int timeout_ms)
 	w->wake[0] = w->wake[1] = -1;
 	return 0;
 }
+
+bool watch_abandoned(const struct watch *w)
+{
+	return w->running && atomic_load(&w->stop);
+}

@@ -79,4 +79,8 @@ int watch_start(struct watch *w, int event_fd) __attribute__((warn_unused_result
  * anyway; w must not be destroyed then). */
 int watch_stop(struct watch *w, int timeout_ms);
 
+/* True when watch_stop gave up on the thread (still inside a device call):
+ * its memory must then be left alone. */
+bool watch_abandoned(const struct watch *w);
+
 #endif
