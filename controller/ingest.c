@@ -487,6 +487,29 @@ static void ingest_wait_locked(struct ingest *ig, int64_t ms)
 	pthread_cond_timedwait(&ig->wake, &ig->lock, &ts);
 }
 
+/* Stores batch[0..n): true when it is done with (committed and answered,
+ * or refused and dropped), false when it must be tried again. */
+static bool ingest_store(struct ingest *ig, const struct ingest_event *batch, size_t n)
+{
+	int r = ingest_batch(ig, batch, n);
+	size_t i;
+
+	if (r > 0)
+		return false;
+	pthread_mutex_lock(&ig->lock);
+	for (i = 0; r < 0 && i < n; i++) {
+		struct ingest_result d;
+
+		memset(&d, 0, sizeof(d));
+		d.kind = INGEST_RESULT_DROPPED;
+		d.peer = batch[i].peer;
+		ingest_post_locked(ig, &d);
+	}
+	ig->in_flight -= n;
+	pthread_mutex_unlock(&ig->lock);
+	return true;
+}
+
 static void *ingest_main(void *arg)
 {
 	struct ingest *ig = arg;
@@ -548,24 +571,8 @@ static void *ingest_main(void *arg)
 		ingest_hellos(ig, hellos, hello_n);
 		free(hellos);
 
-		if (batch_n > 0 && ingest_connect(ig)) {
-			int r = ingest_batch(ig, batch, batch_n);
-
-			if (r <= 0) {
-				pthread_mutex_lock(&ig->lock);
-				for (size_t i = 0; r < 0 && i < batch_n; i++) {
-					struct ingest_result d;
-
-					memset(&d, 0, sizeof(d));
-					d.kind = INGEST_RESULT_DROPPED;
-					d.peer = batch[i].peer;
-					ingest_post_locked(ig, &d);
-				}
-				ig->in_flight -= batch_n;
-				pthread_mutex_unlock(&ig->lock);
-				batch_n = 0;
-			}
-		}
+		if (batch_n > 0 && ingest_connect(ig) && ingest_store(ig, batch, batch_n))
+			batch_n = 0;
 		if (daemon_monotonic_ms() >= ig->next_seen_ms) {
 			if (ingest_connect(ig))
 				ingest_readers_seen(ig);
