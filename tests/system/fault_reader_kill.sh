@@ -19,6 +19,7 @@ for k in 1 2 3; do
     sim gate-1 present "$F_UID_A" >/dev/null     # a tap racing the kill
     before=$(ledger_count "event_id::text LIKE '0000c001%'")
     kill -KILL "$(reader_pid gate-1)"; wait "$(reader_pid gate-1)" 2>/dev/null
+    spool_harvest gate-1
     kill_at[$k]=$(sql -c "SELECT clock_timestamp()")
     check "reader SIGKILL $k lands while it drains ($before of 10000 seeded events stored)" \
         test "$before" -lt 10000
