@@ -111,6 +111,8 @@ static void listener_add_conn(struct server *sv, int fd, const struct sockaddr_s
 	c->epoll_mask = EPOLLIN;
 	sv->conns[fd] = c;
 	sv->conn_count++;
+	if ((size_t)fd >= sv->conns_end)
+		sv->conns_end = (size_t)fd + 1;
 	admission_add(&sv->adm, &c->adm, source);
 }
 

@@ -34,7 +34,7 @@ static void server_results(struct server *sv)
 		if (r->kind == INGEST_RESULT_DISABLED) {
 			size_t fd;
 
-			for (fd = 0; fd < sv->conns_cap; fd++) {
+			for (fd = 0; fd < sv->conns_end; fd++) {
 				c = sv->conns[fd];
 				if (c != NULL && c->state == CONN_READY &&
 				    strcmp(c->reader_id, r->reader_id) == 0)
@@ -125,7 +125,7 @@ static void server_sweep(struct server *sv, int64_t now)
 	int64_t handshake_ms = admission_handshake_ms(&sv->adm);
 	size_t fd;
 
-	for (fd = 0; fd < sv->conns_cap; fd++) {
+	for (fd = 0; fd < sv->conns_end; fd++) {
 		struct conn *c = sv->conns[fd];
 
 		if (c == NULL)
@@ -170,7 +170,7 @@ static void server_publish_connected(struct server *sv)
 
 	if (ids == NULL)
 		return;
-	for (fd = 0; fd < sv->conns_cap && n < sv->conn_count; fd++) {
+	for (fd = 0; fd < sv->conns_end && n < sv->conn_count; fd++) {
 		struct conn *c = sv->conns[fd];
 
 		if (c != NULL && c->state == CONN_READY)
@@ -286,7 +286,7 @@ static void server_begin_drain(struct server *sv)
 	log_notice("stopping: storing and acknowledging events in flight");
 	sv->draining = true;
 	listener_close(sv);
-	for (fd = 0; fd < sv->conns_cap; fd++) {
+	for (fd = 0; fd < sv->conns_end; fd++) {
 		struct conn *c = sv->conns[fd];
 
 		if (c != NULL && c->state != CONN_READY)
@@ -303,7 +303,7 @@ static bool server_drained(const struct server *sv)
 
 	if (ingest_backlog(sv->ingest) > 0)
 		return false;
-	for (fd = 0; fd < sv->conns_cap; fd++)
+	for (fd = 0; fd < sv->conns_end; fd++)
 		if (sv->conns[fd] != NULL && sv->conns[fd]->out_off < sv->conns[fd]->out_len)
 			return false;
 	return true;
@@ -346,7 +346,7 @@ static void server_finish(struct server *sv)
 	ingest_stop(sv->ingest, 0);
 	sv->ingest = NULL;
 	if (sv->conns != NULL) {
-		for (fd = 0; fd < sv->conns_cap; fd++)
+		for (fd = 0; fd < sv->conns_end; fd++)
 			if (sv->conns[fd] != NULL) {
 				tls_conn_shutdown(sv->conns[fd]->tls);
 				conn_close(sv, sv->conns[fd]);

@@ -74,6 +74,7 @@ struct server {
 	struct ingest *ingest;
 	struct conn **conns; /* indexed by fd */
 	size_t conns_cap;
+	size_t conns_end; /* above the highest fd ever in conns: where scans stop */
 	size_t conn_count;
 	uint64_t next_serial;
 	int *dirty; /* fds */
