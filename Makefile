@@ -25,9 +25,11 @@ CFLAGS  ?= -O2 -g
 HARDEN_CFLAGS  := -fstack-protector-strong -fPIE \
                   $(if $(filter -O1 -O2 -O3 -Os -Og -Ofast,$(CFLAGS)),-D_FORTIFY_SOURCE=2)
 HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now
+# -I.: tests, fuzz targets and benchmarks include a program's header by its
+# path in the tree ("reader/spool.h"), the name the dependency files record.
 ALL_CFLAGS = -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(HARDEN_CFLAGS) $(WARN) -D_GNU_SOURCE \
              -DSAC_VERSION='"$(VERSION)"' \
-             -Icommon $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+             -Icommon -I. $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS = $(CFLAGS) $(HARDEN_LDFLAGS) $(EXTRA_CFLAGS) $(LDFLAGS)
 LDLIBS  = $(PKG_LIBS) -lpthread
 
@@ -216,7 +218,7 @@ $(DEB_DIR)/stamp: $(DEB_SRC)
 LINT_SRC := $(foreach d,common $(foreach p,$(PRESENT),$(call prog_dir,$(p))) tests/unit tests/fuzz bench, \
               $(wildcard $(d)/*.c $(d)/*.h))
 CPPCHECK_FLAGS := --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
-                  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Icommon \
+                  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Icommon -I. \
                   --template='{file}:{line}: {severity} ({id}): {message}'
 
 format:

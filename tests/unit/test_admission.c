@@ -13,7 +13,7 @@
 
 #include <string.h>
 
-#include "../../controller/admission.h"
+#include "controller/admission.h"
 
 static const uint8_t SRC_A[ADMISSION_SOURCE_LEN] = {[15] = 1};
 static const uint8_t SRC_B[ADMISSION_SOURCE_LEN] = {[15] = 2};

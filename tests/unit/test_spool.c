@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../reader/spool.h"
+#include "reader/spool.h"
 
 struct fixture {
 	char dir[64];
