@@ -125,10 +125,15 @@ spawn() {
     T_PIDS+=("$T_LAST_PID")
 }
 
+# free_port: a port nothing listens on, below the kernel's ephemeral range
+# (ip_local_port_range): a port chosen inside it may be taken as the local
+# end of some client connection before the test binds it.
 free_port() {
-    local port
+    local port low
+    read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
+    [ "$low" -gt 12000 ] || low=32768
     while :; do
-        port=$((20000 + RANDOM % 30000))
+        port=$((10000 + RANDOM % (low - 10000)))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
     done
 }
