@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "db.h"
 #include "log.h"
+#include "secret.h"
 #include "testbreak.h"
 
 #define INGEST_SEEN_INTERVAL_MS 5000
@@ -392,6 +393,7 @@ out:
 	free(readers.p);
 	free(ids.p);
 	free(times.p);
+	secret_wipe(creds.p, creds.cap);
 	free(creds.p);
 	return ret;
 }
@@ -571,8 +573,11 @@ static void *ingest_main(void *arg)
 		ingest_hellos(ig, hellos, hello_n);
 		free(hellos);
 
-		if (batch_n > 0 && ingest_connect(ig) && ingest_store(ig, batch, batch_n))
+		if (batch_n > 0 && ingest_connect(ig) && ingest_store(ig, batch, batch_n)) {
+			/* Done with these credentials. */
+			secret_wipe(batch, batch_n * sizeof(*batch));
 			batch_n = 0;
+		}
 		if (daemon_monotonic_ms() >= ig->next_seen_ms) {
 			if (ingest_connect(ig))
 				ingest_readers_seen(ig);
@@ -802,6 +807,7 @@ int ingest_queue_event(struct ingest *ig, struct ingest_peer peer, const char *r
 			pthread_cond_signal(&ig->wake);
 	}
 	pthread_mutex_unlock(&ig->lock);
+	secret_wipe(e.credential, sizeof(e.credential));
 	return ret;
 }
 

@@ -183,7 +183,7 @@ int listener_open(struct server *sv)
 	const struct settings *s = sv->settings;
 	int i;
 
-	for (i = 0; i < s->listen_count; i++) {
+	for (i = 0; i < s->listen.count; i++) {
 		struct addrinfo hints, *res = NULL, *ai;
 		char port[16];
 		int rc;
@@ -192,10 +192,10 @@ int listener_open(struct server *sv)
 		hints.ai_family = AF_UNSPEC;
 		hints.ai_socktype = SOCK_STREAM;
 		hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-		snprintf(port, sizeof(port), "%d", s->listen_ports[i]);
-		rc = getaddrinfo(s->listen_hosts[i], port, &hints, &res);
+		snprintf(port, sizeof(port), "%d", s->listen.port[i]);
+		rc = getaddrinfo(s->listen.host[i], port, &hints, &res);
 		if (rc != 0) {
-			log_error("listen %s:%s: %s", s->listen_hosts[i], port, gai_strerror(rc));
+			log_error("listen %s:%s: %s", s->listen.host[i], port, gai_strerror(rc));
 			return -1;
 		}
 		for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -207,7 +207,7 @@ int listener_open(struct server *sv)
 			fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
 				    ai->ai_protocol);
 			if (fd < 0) {
-				log_err("listen %s:%s: socket", s->listen_hosts[i], port);
+				log_err("listen %s:%s: socket", s->listen.host[i], port);
 				freeaddrinfo(res);
 				return -1;
 			}
@@ -215,7 +215,7 @@ int listener_open(struct server *sv)
 			if (ai->ai_family == AF_INET6)
 				(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 			if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
-				log_err("listen %s:%s", s->listen_hosts[i], port);
+				log_err("listen %s:%s", s->listen.host[i], port);
 				close(fd);
 				freeaddrinfo(res);
 				return -1;
@@ -230,7 +230,7 @@ int listener_open(struct server *sv)
 				return -1;
 			}
 			sv->listen_fds[sv->listen_count++] = fd;
-			log_info("listening on %s:%s", s->listen_hosts[i], port);
+			log_info("listening on %s:%s", s->listen.host[i], port);
 		}
 		freeaddrinfo(res);
 	}

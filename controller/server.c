@@ -180,34 +180,46 @@ static void server_publish_connected(struct server *sv)
 	free(ids);
 }
 
+/* SIGHUP: rereads the configuration file.  certificate, private_key,
+ * reader_ca and crl apply to new connections (live ones keep the context
+ * they started with); listen and database need a restart.  A file with any
+ * problem, or TLS files that do not make a context, change nothing. */
 static void server_reload(struct server *sv)
 {
 	char err[256];
-	struct tls_context *fresh;
+	struct settings fresh;
+	struct tls_context *ctx;
 
 	daemon_notify_reloading();
-	fresh = tls_server_context_new(sv->settings->certificate, sv->settings->private_key,
-				       sv->settings->reader_ca, err, sizeof(err));
-	if (fresh == NULL) {
-		log_error("SIGHUP: keeping the current certificate, key and CA: %s", err);
-	} else {
-		/* Live connections keep a reference to the old context. */
-		tls_context_free(sv->tls);
-		sv->tls = fresh;
-		log_notice("SIGHUP: certificate, key and CA reloaded for new connections");
+	if (config_reload(&config_controller, sv->config_path, &fresh) != CONFIG_OK)
+		goto out;
+	ctx = tls_server_context_new(fresh.certificate, fresh.private_key, fresh.reader_ca, fresh.crl,
+				     err, sizeof(err));
+	if (ctx == NULL) {
+		log_error("reload refused: keeping the running configuration: %s", err);
+		config_free(&config_controller, &fresh);
+		goto out;
 	}
+	(void)config_commit(&config_controller, sv->config_path, sv->settings, &fresh);
+	config_free(&config_controller, sv->settings);
+	*sv->settings = fresh;
+	/* Live connections keep a reference to the old context. */
+	tls_context_free(sv->tls);
+	sv->tls = ctx;
+out:
 	daemon_notify_ready("serving");
 }
 
-int server_tls_check(const struct settings *s)
+int server_tls_check(const char *path, const struct settings *s)
 {
 	char err[256];
-	struct tls_context *ctx =
-		tls_server_context_new(s->certificate, s->private_key, s->reader_ca, err, sizeof(err));
+	struct tls_context *ctx = tls_server_context_new(s->certificate, s->private_key, s->reader_ca,
+							 s->crl, err, sizeof(err));
 
 	if (ctx == NULL) {
-		fprintf(stderr, "%s: %s (certificate %s, private_key %s, reader_ca %s)\n", s->path, err,
-			s->certificate, s->private_key, s->reader_ca);
+		fprintf(stderr, "%s: %s (certificate %s, private_key %s, reader_ca %s, crl %s)\n", path,
+			err, s->certificate, s->private_key, s->reader_ca,
+			s->crl != NULL ? s->crl : "none");
 		return -1;
 	}
 	tls_context_free(ctx);
@@ -233,12 +245,13 @@ static size_t server_raise_nofile(void)
 
 /* Everything server_run needs before the loop: descriptors, TLS, epoll,
  * listeners, the database thread.  Returns 0, or -1 (logged). */
-static int server_start(struct server *sv, const struct settings *s)
+static int server_start(struct server *sv, const char *config_path, struct settings *s)
 {
 	char err[256], hostname[128], name[200];
 	struct epoll_event ev;
 
 	sv->settings = s;
+	sv->config_path = config_path;
 	sv->conns_cap = server_raise_nofile();
 	admission_init(&sv->adm, sv->conns_cap);
 	sv->conns = calloc(sv->conns_cap, sizeof(*sv->conns));
@@ -246,8 +259,8 @@ static int server_start(struct server *sv, const struct settings *s)
 		log_error("out of memory");
 		return -1;
 	}
-	sv->tls =
-		tls_server_context_new(s->certificate, s->private_key, s->reader_ca, err, sizeof(err));
+	sv->tls = tls_server_context_new(s->certificate, s->private_key, s->reader_ca, s->crl, err,
+					 sizeof(err));
 	if (sv->tls == NULL) {
 		log_error("TLS setup: %s", err);
 		return -1;
@@ -360,7 +373,7 @@ static void server_finish(struct server *sv)
 		close(sv->epfd);
 }
 
-int server_run(const struct settings *s)
+int server_run(const char *config_path, struct settings *s)
 {
 	struct server sv;
 	struct epoll_event evs[SERVER_EVENTS_MAX];
@@ -370,7 +383,7 @@ int server_run(const struct settings *s)
 
 	memset(&sv, 0, sizeof(sv));
 	sv.epfd = -1;
-	if (server_start(&sv, s) != 0)
+	if (server_start(&sv, config_path, s) != 0)
 		goto out;
 	daemon_notify_ready("serving");
 	log_notice("sac-controller %s ready (up to %zu connections, %zu of them not yet "

@@ -16,7 +16,7 @@
 #include "admission.h"
 #include "ingest.h"
 #include "proto.h"
-#include "settings.h"
+#include "config_keys.h"
 #include "tls.h"
 
 #define SERVER_HELLO_MS 10000
@@ -64,7 +64,8 @@ struct conn {
 };
 
 struct server {
-	const struct settings *settings;
+	struct settings *settings;
+	const char *config_path;
 	int epfd;
 	int listen_fds[SERVER_LISTEN_MAX_FDS];
 	int listen_count;

@@ -10,6 +10,8 @@
 /* Entries in one command's argument table. */
 #define CTL_MAX_ARGS 32
 
+static void ctl_vmessage(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
 static void ctl_vmessage(const char *fmt, va_list ap)
 {
 	fputs("sacctl: ", stderr);
