@@ -5,7 +5,6 @@
 # error naming it; SIGHUP rereads the list (and keeps the running one when
 # the new one is bad).
 source "$(dirname "$0")/../lib.sh"
-source "$T_REPO/tests/pn532-sim/harness.sh"
 P="$T_DIR/pki"
 PKI=("$T_REPO/tools/sac-pki" --dir "$P")
 FT=$(ls /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 2>/dev/null)

@@ -6,7 +6,6 @@
 # until it is enrolled again under the new key, and then granted; its old
 # credential is revoked.
 source "$(dirname "$0")/../lib.sh"
-source "$T_REPO/tests/pn532-sim/harness.sh"
 P="$T_DIR/pki"
 PKI=("$T_REPO/tools/sac-pki" --dir "$P")
 
