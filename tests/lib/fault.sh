@@ -65,8 +65,8 @@ CONF
 purge_passes() { grep -c 'purge pass:' "$T_DIR/purge.log"; }
 
 # expected_ids NAME: sorted ids seeded or created at NAME
-# spool_harvest NAME: after NAME was killed, the ids of every intact record in
-# its spool join the expected ids: an event spooled just before a SIGKILL may
+# spool_harvest NAME: after NAME was killed, the ids of every intact pending
+# record in its spool join the expected ids: an event spooled just before a SIGKILL may
 # never have had its "created" line written.
 spool_harvest() {
     python3 - "$T_DIR/spool/$1.spool" >>"$T_DIR/$1.harvested" <<'PY'
@@ -74,7 +74,7 @@ import sys, zlib
 data = open(sys.argv[1], "rb").read()
 for i in range(0, len(data) - 65, 66):
     rec = data[i:i + 66]
-    if rec[:3] == b"SP\x01" and zlib.crc32(rec[:62]) & 0xffffffff == int.from_bytes(rec[62:], "little"):
+    if rec[:4] == b"SP\x01P" and zlib.crc32(rec[:62]) & 0xffffffff == int.from_bytes(rec[62:], "little"):
         print(rec[6:22].hex())
 PY
 }

@@ -15,7 +15,8 @@ port=$(free_port)
 controller_start ctl-1 "$port" || exit 1
 sim_start gate-1
 reader_conf gate-1 "127.0.0.1:$port"
-spawn strace -f -y -qq -s 8 -o "$T_DIR/strace.log" \
+# Debug level: the reader logs event lines only there (they are access data).
+SAC_DEBUG=1 spawn strace -f -y -qq -s 8 -o "$T_DIR/strace.log" \
     -e trace=pwrite64,pwritev,write,writev,fsync,fdatasync,sendto,sendmsg \
     "$T_BIN/sac-reader" -c "$T_DIR/gate-1.conf" 2>>"$T_DIR/gate-1.log"
 tracer=$T_LAST_PID
