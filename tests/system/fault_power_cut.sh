@@ -39,8 +39,11 @@ verdict=$(awk '
     END { printf "appended=%d synced=%d sends=%d early=%d\n", appended, synced, sends, early + 0 }
 ' "$T_DIR/strace.log")
 echo "# $verdict"
-check_match "the trace saw the five records appended and sends to the controller" "$verdict" \
-    'appended=5 .* sends=[1-9]'
-check_match "every appended record was made durable before the next send" "$verdict" 'early=0$'
-check_match "an fdatasync for each appended record" "$verdict" 'appended=5 synced=5 '
+# At least the five taps' records (compaction may also rewrite pending ones).
+appended=$(sed -n 's/.*appended=\([0-9]*\).*/\1/p' <<<"$verdict")
+synced=$(sed -n 's/.*synced=\([0-9]*\).*/\1/p' <<<"$verdict")
+check "the trace saw the five taps' records written (${appended:-0})" test "${appended:-0}" -ge 5
+check_match "…and sends to the controller" "$verdict" 'sends=[1-9]'
+check_match "every pending record written was made durable before the next send" "$verdict" 'early=0$'
+check_eq "an fdatasync for each pending record written" "${synced:-x}" "${appended:-y}"
 done_testing
