@@ -14,7 +14,6 @@
 #   - a UID-mode reader beside it still works;
 #   - neither a UID nor a card number is in any log, spool or the database.
 source "$(dirname "$0")/../lib.sh"
-source "$T_REPO/tests/pn532-sim/harness.sh"
 
 pg_start || exit 1
 certs_make
