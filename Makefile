@@ -31,7 +31,7 @@ COMMON_LIB := $(B)/obj/libsaccommon.a
 
 # program name : source folder
 PROGRAMS := sac-reader:reader sac-controller:controller sac-purge:purge sacctl:ctl \
-            pn532-sim:tests/pn532-sim
+            sac-web:web pn532-sim:tests/pn532-sim
 prog_dir  = $(word 2,$(subst :, ,$(1)))
 prog_name = $(word 1,$(subst :, ,$(1)))
 # Only programs whose folder has sources are built.
@@ -43,7 +43,7 @@ BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all check deps demo bench soak fuzz install uninstall clean format unit-tests
+.PHONY: all check deps demo demo-web bench soak fuzz install uninstall clean format unit-tests
 all: $(BUILT) $(BENCH_BIN)
 
 $(B)/obj/%.o: %.c
@@ -60,6 +60,15 @@ $(B)/bin/$(call prog_name,$(1)): $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(call p
 	$$(CC) $$(ALL_CFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+
+# sac-web answers with sacctl's own command code (the same JSON), serves
+# HTTPS with libmicrohttpd and reads request bodies with jansson; its assets
+# are assembled into web/assets.o.
+WEB_CTL_SRC := ctl/ctl.c ctl/ctldb.c ctl/output.c ctl/timearg.c ctl/cmd_emergency.c \
+               ctl/cmd_audit.c ctl/cmd_reader.c
+$(B)/bin/sac-web: $(WEB_CTL_SRC:%.c=$(B)/obj/%.o)
+$(B)/bin/sac-web: LDLIBS += $(COMMON_LIB) $(shell pkg-config --libs libmicrohttpd jansson 2>/dev/null)
+$(B)/obj/web/assets.o: $(wildcard web/assets/*)
 
 # Unit tests link only common/ (the archive pulls in just the modules used).
 $(B)/tests/%: tests/unit/%.c $(COMMON_LIB)
@@ -98,6 +107,9 @@ check: deps
 
 demo: deps all
 	tools/demo
+
+demo-web: deps all
+	tools/demo-web
 
 bench: deps all
 	bench/run

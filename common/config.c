@@ -17,7 +17,7 @@
 
 #include "duration.h"
 
-static const char *const config_sac_sections[] = {"controller", "reader", "purge", NULL};
+static const char *const config_sac_sections[] = {"controller", "reader", "purge", "web", NULL};
 
 struct config_parse {
 	FILE *fp;
