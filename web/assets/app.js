@@ -74,8 +74,9 @@ async function signIn(ev) {
 }
 
 async function signOut() {
-  await api('DELETE', '/api/session');
-  signedOut('You have signed out.');
+  const r = await api('DELETE', '/api/session');
+  // Another tab may have signed in since: then this page shows that session.
+  if (r.status === 204) signedOut('You have signed out.'); else await start();
 }
 
 async function start() {
@@ -319,7 +320,10 @@ function drawChart(d) {
   svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
   svg.setAttribute('role', 'img');
   svg.setAttribute('aria-label', 'Oldest possible access record age at each purge pass');
-  const t0 = Date.parse(d.from), t1 = Date.parse(d.to);
+  // From the first pass (or the period's start) to the period's end.
+  const t1 = Date.parse(d.to);
+  const first = d.passes.length ? Date.parse(d.passes[0].at) : Date.parse(d.from);
+  const t0 = Math.max(Date.parse(d.from), first - (t1 - first) * 0.05 - 1000);
   const limit = d.access_max_age_s || 86400;
   let ymax = limit * 1.1;
   for (const p of d.passes) if (p.age_before_s > ymax) ymax = p.age_before_s * 1.05;
@@ -344,8 +348,8 @@ function drawChart(d) {
   line(L, y(limit), W - 8, y(limit), '#a00000', true);
   label(W - 10, y(limit) - 4, 'limit ' + duration(limit), 'end');
   label(L - 4, H - B, '0', 'end');
-  label(L, H - 6, d.from.replace('T', ' ').slice(0, 16));
-  label(W - 8, H - 6, d.to.replace('T', ' ').slice(0, 16), 'end');
+  label(L, H - 6, new Date(t0).toISOString().replace('T', ' ').slice(0, 19));
+  label(W - 8, H - 6, d.to.replace('T', ' ').replace('Z', ''), 'end');
   const pts = [];
   for (const p of d.passes) {
     const px = x(Date.parse(p.at)).toFixed(1);
