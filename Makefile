@@ -128,7 +128,7 @@ SYSTEMD_UNITS := $(notdir $(wildcard systemd/*.service))
 MAN1 := $(notdir $(wildcard man/*.1))
 MAN8 := $(notdir $(wildcard man/*.8))
 CONF_EXAMPLES := $(notdir $(wildcard etc/*.conf.example))
-INSTALLED_PROGRAMS := sac-reader sac-controller sac-purge sacctl
+INSTALLED_PROGRAMS := sac-reader sac-controller sac-purge sac-web sacctl
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/sac/sql \
