@@ -1,7 +1,8 @@
 # sac — build, test, demo, bench, install.
 #
 # Every program is the set of .c files in its folder, linked with the
-# static library built from common/.  `make check` builds a second tree
+# static library built from common/; tests, fuzz targets and benchmarks link
+# the same objects through per-program archives.  `make check` builds a second tree
 # under build/san with AddressSanitizer and UndefinedBehaviorSanitizer
 # and runs the unit and system tests against it.
 
@@ -18,90 +19,109 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wno-format-nonliteral -Werror
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=gnu11 $(CFLAGS) $(WARN) -D_GNU_SOURCE -DSAC_VERSION='"$(VERSION)"' -DSAC_SQL_DIR='"$(PREFIX)/share/sac/sql"' \
+# Hardening: stack protector, fortified libc calls (they need an optimising
+# build), position-independent executables, read-only relocations bound at
+# start.  tests/system/build_hardening.sh checks the result with readelf.
+HARDEN_CFLAGS  := -fstack-protector-strong -fPIE \
+                  $(if $(filter -O1 -O2 -O3 -Os -Og -Ofast,$(CFLAGS)),-D_FORTIFY_SOURCE=2)
+HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now
+ALL_CFLAGS = -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(HARDEN_CFLAGS) $(WARN) -D_GNU_SOURCE \
+             -DSAC_VERSION='"$(VERSION)"' -DSAC_SQL_DIR='"$(PREFIX)/share/sac/sql"' \
              -Icommon $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+ALL_LDFLAGS = $(CFLAGS) $(HARDEN_LDFLAGS) $(EXTRA_CFLAGS) $(LDFLAGS)
 LDLIBS  = $(PKG_LIBS) -lpthread
 
 B ?= build
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
+# Every object, whatever it belongs to, is compiled by one rule that records
+# the headers it includes (-MMD): touching a header rebuilds every object,
+# archive and binary that depends on it.
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
 COMMON_SRC := $(wildcard common/*.c)
-COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/obj/%.o)
 COMMON_LIB := $(B)/obj/libsaccommon.a
 
-# program name : source folder
+# program name : source folder.  A program is the .c files of its folder:
+# the one defining main() plus the others, which also form the program's
+# archive $(B)/obj/lib<name>.a.  Unit tests, fuzz targets and benchmarks
+# link those archives, so they run exactly the code the programs run.
 PROGRAMS := sac-reader:reader sac-controller:controller sac-purge:purge sacctl:ctl \
             sac-web:web pn532-sim:tests/pn532-sim
 prog_dir  = $(word 2,$(subst :, ,$(1)))
 prog_name = $(word 1,$(subst :, ,$(1)))
+prog_main = $(shell grep -lw '^int main' $(wildcard $(call prog_dir,$(1))/*.c) /dev/null)
+prog_lib  = $(B)/obj/lib$(call prog_name,$(1)).a
 # Only programs whose folder has sources are built.
-BUILT := $(foreach p,$(PROGRAMS),$(if $(wildcard $(call prog_dir,$(p))/*.c),$(B)/bin/$(call prog_name,$(p))))
+PRESENT  := $(foreach p,$(PROGRAMS),$(if $(wildcard $(call prog_dir,$(p))/*.c),$(p)))
+BUILT    := $(foreach p,$(PRESENT),$(B)/bin/$(call prog_name,$(p)))
+PROG_LIBS := $(foreach p,$(PRESENT),$(call prog_lib,$(p)))
+# What a test, fuzz target or benchmark links: the program archives first,
+# then common/ (which they use); the linker takes only the members needed.
+TEST_LIBS := $(PROG_LIBS) $(COMMON_LIB)
 
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 BENCH_SRC  := $(wildcard bench/*.c)
 BENCH_BIN  := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+# Fuzz targets are replayed over their corpus by tests/fuzz/replay.c; with
+# FUZZ_ENGINE=libfuzzer (tests/fuzz/run) libFuzzer drives them instead.
+FUZZ_ENGINE ?= replay
+FUZZ_DRIVER := $(if $(filter libfuzzer,$(FUZZ_ENGINE)),-fsanitize=fuzzer,$(call obj,tests/fuzz/replay.c))
 
-.PHONY: all check deps demo demo-web bench soak fuzz install uninstall clean format unit-tests
+ALL_SRC := $(COMMON_SRC) $(foreach p,$(PRESENT),$(wildcard $(call prog_dir,$(p))/*.c)) \
+           $(UNIT_SRC) $(BENCH_SRC) $(FUZZ_SRC) tests/fuzz/replay.c
+
+.PHONY: all check deps demo demo-web bench soak fuzz install uninstall clean format lint unit-tests fuzz-targets
 all: $(BUILT) $(BENCH_BIN)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(COMMON_LIB): $(COMMON_OBJ)
+$(COMMON_LIB): $(call obj,$(COMMON_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
 define program_rule
-$(B)/bin/$(call prog_name,$(1)): $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(call prog_dir,$(1))/*.c)) $(COMMON_LIB)
+$(call prog_lib,$(1)): $(call obj,$(filter-out $(call prog_main,$(1)),$(wildcard $(call prog_dir,$(1))/*.c)))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(ALL_CFLAGS) -o $$@ $$^ $$(LDLIBS)
+	rm -f $$@ && ar rcs $$@ $$^ $$(if $$^,,--)
+
+$(B)/bin/$(call prog_name,$(1)): $(call obj,$(call prog_main,$(1))) $(call prog_lib,$(1)) $(COMMON_LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
-$(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+$(foreach p,$(PRESENT),$(eval $(call program_rule,$(p))))
 
 # sac-web answers with sacctl's own command code (the same JSON), serves
 # HTTPS with libmicrohttpd and reads request bodies with jansson; its assets
 # are assembled into web/assets.o.
-WEB_CTL_SRC := ctl/ctl.c ctl/ctldb.c ctl/output.c ctl/timearg.c ctl/cmd_emergency.c \
-               ctl/cmd_audit.c ctl/cmd_reader.c
-$(B)/bin/sac-web: $(WEB_CTL_SRC:%.c=$(B)/obj/%.o)
+$(B)/bin/sac-web: $(B)/obj/libsacctl.a
 $(B)/bin/sac-web: LDLIBS += $(COMMON_LIB) $(shell pkg-config --libs libmicrohttpd jansson 2>/dev/null)
 $(B)/obj/web/assets.o: $(wildcard web/assets/*)
 
-# Unit tests link only common/ (the archive pulls in just the modules used).
-$(B)/tests/%: tests/unit/%.c $(COMMON_LIB)
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
 
-# A unit test of one sacctl module, tests/unit/test_ctl_NAME.c, also links
-# ctl/NAME.c (and nothing else of sacctl).
-$(B)/tests/test_ctl_%: tests/unit/test_ctl_%.c ctl/%.c $(COMMON_LIB)
+$(B)/bench/%: $(B)/obj/bench/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Ictl -o $@ $^ $(CMOCKA_LIBS) $(LDLIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# A benchmark may use the modules of the program it measures: bench/NAME.c
-# links bench/NAME/*.c if that folder exists.
-$(B)/bench/%: bench/%.c $(COMMON_LIB)
+$(B)/fuzz/%: $(B)/obj/tests/fuzz/%.o $(filter %.o,$(FUZZ_DRIVER)) $(TEST_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(wildcard bench/$*/*.c) $(COMMON_LIB) $(LDLIBS)
-
-# Fuzz targets, replayed over their seed corpus by `make check` (without
-# libFuzzer).  A target names the program sources it needs in its first
-# comment: " * links: reader/spool.c".
-FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
-fuzz_links = $(shell sed -n 's|^ \* links: \(.*\)$$|\1|p' $(1))
-$(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(COMMON_LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(call fuzz_links,$<) $(COMMON_LIB) $(LDLIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(FUZZ_DRIVER) $(TEST_LIBS) $(LDLIBS)
 
 unit-tests: $(UNIT_BIN) $(FUZZ_BIN)
+fuzz-targets: $(FUZZ_BIN)
 
 deps:
 	@tools/ensure-deps
 
-check: deps
+check: deps lint
 	$(MAKE) B=build/san EXTRA_CFLAGS="$(SAN_FLAGS)" CFLAGS="-O1 -g" all unit-tests
 	tests/run build/san
 
@@ -157,10 +177,25 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man8/,$(MAN8))
 	rm -f $(addprefix $(DESTDIR)/etc/sac/,$(CONF_EXAMPLES))
 
+# Every C file of the tree: `make format` rewrites them in the style of
+# .clang-format, `make lint` (run by `make check`) fails on any file not in
+# that style and on anything cppcheck finds.
+LINT_SRC := $(foreach d,common $(foreach p,$(PRESENT),$(call prog_dir,$(p))) tests/unit tests/fuzz bench, \
+              $(wildcard $(d)/*.c $(d)/*.h))
+CPPCHECK_FLAGS := --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
+                  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Icommon \
+                  --template='{file}:{line}: {severity} ({id}): {message}'
+
 format:
-	clang-format -i $(wildcard */*.c */*.h tests/*/*.c bench/*.c)
+	clang-format -i $(LINT_SRC)
+
+lint:
+	@echo "clang-format --dry-run -Werror (C files of the tree)"
+	@clang-format --dry-run -Werror $(LINT_SRC)
+	@echo "cppcheck (C files of the tree)"
+	@cppcheck $(CPPCHECK_FLAGS) -j2 $(LINT_SRC)
 
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(patsubst %.c,$(B)/obj/%.d,$(ALL_SRC))

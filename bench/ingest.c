@@ -126,10 +126,15 @@ static int run_send(const struct options *o, struct tls_context *ctx)
 
 	do {
 		if (in_len == in_cap) {
+			char *grown;
+
 			in_cap = in_cap ? in_cap * 2 : 65536;
-			input = realloc(input, in_cap);
-			if (input == NULL)
+			grown = realloc(input, in_cap);
+			if (grown == NULL) {
+				free(input);
 				return 3;
+			}
+			input = grown;
 		}
 		n = read(STDIN_FILENO, input + in_len, in_cap - in_len);
 		if (n > 0)
@@ -213,12 +218,15 @@ static int load_creds(const char *path)
 		if (strlen(line) < PROTO_CREDENTIAL_HEX)
 			continue;
 		if (creds_count == cap) {
+			void *grown;
+
 			cap = cap ? cap * 2 : 64;
-			creds = realloc(creds, cap * sizeof(*creds));
-			if (creds == NULL) {
+			grown = realloc(creds, cap * sizeof(*creds));
+			if (grown == NULL) {
 				fclose(f);
 				return -1;
 			}
+			creds = grown;
 		}
 		memcpy(creds[creds_count], line, PROTO_CREDENTIAL_HEX);
 		creds[creds_count][PROTO_CREDENTIAL_HEX] = '\0';
@@ -380,7 +388,8 @@ static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 				}
 				c->in_len += done;
 				p = c->in;
-				while ((nl = memchr(p, '\n', c->in_len - (size_t)(p - c->in))) != NULL) {
+				while ((nl = memchr(p, '\n', c->in_len - (size_t)(p - c->in))) !=
+				       NULL) {
 					*nl = '\0';
 					if (strncmp(p, "WELCOME ", 8) == 0) {
 						c->state = 2;
@@ -396,7 +405,9 @@ static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 						c->outstanding--;
 						acked++;
 						if (lat_n < lat_cap && start_us > 0)
-							lat[lat_n++] = t - c->sent_us[seq % (uint64_t)o->window];
+							lat[lat_n++] =
+								t -
+								c->sent_us[seq % (uint64_t)o->window];
 					} else if (strncmp(p, "ERR ", 4) == 0) {
 						fprintf(stderr, "%s\n", p);
 					}
@@ -511,12 +522,18 @@ static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"server", required_argument, NULL, 's'},   {"cert", required_argument, NULL, 'C'},
-		{"key", required_argument, NULL, 'K'},      {"ca", required_argument, NULL, 'A'},
-		{"reader", required_argument, NULL, 'r'},   {"conns", required_argument, NULL, 'n'},
-		{"rate", required_argument, NULL, 'R'},     {"duration", required_argument, NULL, 'd'},
-		{"window", required_argument, NULL, 'w'},   {"creds", required_argument, NULL, 'f'},
-		{"expect", required_argument, NULL, 'e'},   {"timeout", required_argument, NULL, 't'},
+		{"server", required_argument, NULL, 's'},
+		{"cert", required_argument, NULL, 'C'},
+		{"key", required_argument, NULL, 'K'},
+		{"ca", required_argument, NULL, 'A'},
+		{"reader", required_argument, NULL, 'r'},
+		{"conns", required_argument, NULL, 'n'},
+		{"rate", required_argument, NULL, 'R'},
+		{"duration", required_argument, NULL, 'd'},
+		{"window", required_argument, NULL, 'w'},
+		{"creds", required_argument, NULL, 'f'},
+		{"expect", required_argument, NULL, 'e'},
+		{"timeout", required_argument, NULL, 't'},
 		{NULL, 0, NULL, 0},
 	};
 	struct options o;
@@ -533,7 +550,8 @@ int main(int argc, char **argv)
 	log_init("ingest", LOG_LEVEL_WARNING);
 	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
-		fprintf(stderr, "usage: ingest send|load|idle -s HOST:PORT --cert F --key F --ca F ...\n");
+		fprintf(stderr,
+			"usage: ingest send|load|idle -s HOST:PORT --cert F --key F --ca F ...\n");
 		return 2;
 	}
 	o.mode = argv[1];
@@ -548,18 +566,41 @@ int main(int argc, char **argv)
 			*colon = '\0';
 			o.port = atoi(colon + 1);
 			break;
-		case 'C': o.cert = optarg; break;
-		case 'K': o.key = optarg; break;
-		case 'A': o.ca = optarg; break;
-		case 'r': o.reader = optarg; break;
-		case 'n': o.conns = atoi(optarg); break;
-		case 'R': o.rate = atof(optarg); break;
-		case 'd': o.duration = atof(optarg); break;
-		case 'w': o.window = atoi(optarg); break;
-		case 'f': o.creds_file = optarg; break;
-		case 'e': o.expect = atoi(optarg); break;
-		case 't': o.timeout = atof(optarg); break;
-		default: return 2;
+		case 'C':
+			o.cert = optarg;
+			break;
+		case 'K':
+			o.key = optarg;
+			break;
+		case 'A':
+			o.ca = optarg;
+			break;
+		case 'r':
+			o.reader = optarg;
+			break;
+		case 'n':
+			o.conns = atoi(optarg);
+			break;
+		case 'R':
+			o.rate = atof(optarg);
+			break;
+		case 'd':
+			o.duration = atof(optarg);
+			break;
+		case 'w':
+			o.window = atoi(optarg);
+			break;
+		case 'f':
+			o.creds_file = optarg;
+			break;
+		case 'e':
+			o.expect = atoi(optarg);
+			break;
+		case 't':
+			o.timeout = atof(optarg);
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (o.port == 0 || o.cert == NULL || o.key == NULL || o.ca == NULL || o.conns < 1 ||

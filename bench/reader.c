@@ -131,8 +131,10 @@ static void bench_spool_rate(const char *dir)
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"control", required_argument, NULL, 'c'},   {"uid", required_argument, NULL, 'u'},
-		{"count", required_argument, NULL, 'n'},     {"spool-dir", required_argument, NULL, 's'},
+		{"control", required_argument, NULL, 'c'},
+		{"uid", required_argument, NULL, 'u'},
+		{"count", required_argument, NULL, 'n'},
+		{"spool-dir", required_argument, NULL, 's'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *control = NULL, *uid = NULL, *spool_dir = NULL;
@@ -161,7 +163,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (control == NULL || uid == NULL || spool_dir == NULL || count < 1 || optind >= argc) {
-		fprintf(stderr, "usage: reader --control S --uid HEX --count N --spool-dir D -- CMD...\n");
+		fprintf(stderr,
+			"usage: reader --control S --uid HEX --count N --spool-dir D -- CMD...\n");
 		return 2;
 	}
 	created = calloc((size_t)count, sizeof(double));
@@ -181,7 +184,8 @@ int main(int argc, char **argv)
 	if (pid < 0 || log == NULL)
 		return 3;
 	/* Time presentations only once the reader is connected. */
-	while (fgets(line, sizeof(line), log) != NULL && strstr(line, "connected to controller") == NULL)
+	while (fgets(line, sizeof(line), log) != NULL &&
+	       strstr(line, "connected to controller") == NULL)
 		;
 	for (i = 0; i < count; i++) {
 		double t0;

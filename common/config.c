@@ -25,16 +25,15 @@ struct config_parse {
 	struct config_problems *problems;
 	const char *const *known_keys;
 	int line;
-	bool line_used;		/* the handler saw the current line */
-	bool line_significant;	/* the current line is not blank or a comment */
-	bool line_section;	/* the current line is a [section] header */
+	bool line_used;	       /* the handler saw the current line */
+	bool line_significant; /* the current line is not blank or a comment */
+	bool line_section;     /* the current line is a [section] header */
 	bool line_too_long;
 	char current_section[64];
 	bool in_unknown_section;
 };
 
-void config_problem(struct config_problems *problems, const char *path, int line,
-		    const char *fmt, ...)
+void config_problem(struct config_problems *problems, const char *path, int line, const char *fmt, ...)
 {
 	char message[512];
 	char *item = NULL;
@@ -124,7 +123,8 @@ static char *config_read_line(char *str, int num, void *stream)
 		const char *end = strchr(p, ']');
 
 		if (end == NULL) {
-			config_problem(cp->problems, cp->cf->path, cp->line, "syntax error: unclosed '['");
+			config_problem(cp->problems, cp->cf->path, cp->line,
+				       "syntax error: unclosed '['");
 		} else {
 			size_t n = (size_t)(end - p - 1);
 			bool known = false;
@@ -340,8 +340,8 @@ const char *config_get_file(const struct config_file *cf, const char *key, bool 
 	return path;
 }
 
-int config_get_endpoints(const struct config_file *cf, const char *key, bool required,
-			 char **hosts, int *ports, int max, struct config_problems *problems)
+int config_get_endpoints(const struct config_file *cf, const char *key, bool required, char **hosts,
+			 int *ports, int max, struct config_problems *problems)
 {
 	const char *value = config_get_string(cf, key, required, problems);
 	const struct config_entry *e = config_find(cf, key);
@@ -367,7 +367,8 @@ int config_get_endpoints(const struct config_file *cf, const char *key, bool req
 		while (len > 0 && (p[start + len - 1] == ' ' || p[start + len - 1] == '\t'))
 			len--;
 		if (len == 0 || len >= sizeof(item)) {
-			config_problem(problems, cf->path, e->line, "'%s': empty or overlong entry", key);
+			config_problem(problems, cf->path, e->line, "'%s': empty or overlong entry",
+				       key);
 			goto fail;
 		}
 		memcpy(item, p + start, len);
@@ -381,11 +382,13 @@ int config_get_endpoints(const struct config_file *cf, const char *key, bool req
 		errno = 0;
 		port = strtol(colon + 1, &port_end, 10);
 		if (errno != 0 || *port_end != '\0' || colon[1] == '\0' || port < 1 || port > 65535) {
-			config_problem(problems, cf->path, e->line, "'%s': bad port in '%s'", key, item);
+			config_problem(problems, cf->path, e->line, "'%s': bad port in '%s'", key,
+				       item);
 			goto fail;
 		}
 		if (n >= max) {
-			config_problem(problems, cf->path, e->line, "'%s': more than %d entries", key, max);
+			config_problem(problems, cf->path, e->line, "'%s': more than %d entries", key,
+				       max);
 			goto fail;
 		}
 		hosts[n] = strndup(item, (size_t)(colon - item));

@@ -36,7 +36,7 @@ struct config_file {
 };
 
 enum config_read_result {
-	CONFIG_READ_OK = 0,	 /* parsed; problems may still have been recorded */
+	CONFIG_READ_OK = 0,	     /* parsed; problems may still have been recorded */
 	CONFIG_READ_UNREADABLE = -1, /* the file itself cannot be opened or read */
 };
 
@@ -53,8 +53,8 @@ enum config_read_result config_read(const char *path, const char *section,
 void config_file_free(struct config_file *cf);
 
 /* Records "path:line: message" (line 0: "path: message"). */
-void config_problem(struct config_problems *problems, const char *path, int line,
-		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void config_problem(struct config_problems *problems, const char *path, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 void config_problems_print(const struct config_problems *problems);
 void config_problems_free(struct config_problems *problems);
 
@@ -78,7 +78,7 @@ const char *config_get_file(const struct config_file *cf, const char *key, bool 
 /* Splits a comma-separated list into at most max items of host:port form,
  * each written to hosts[i] (malloc'd) and ports[i].  Returns the number of
  * items, or -1 after recording a problem. */
-int config_get_endpoints(const struct config_file *cf, const char *key, bool required,
-			 char **hosts, int *ports, int max, struct config_problems *problems);
+int config_get_endpoints(const struct config_file *cf, const char *key, bool required, char **hosts,
+			 int *ports, int max, struct config_problems *problems);
 
 #endif

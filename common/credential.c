@@ -13,8 +13,7 @@
 #include "hex.h"
 #include "tls.h"
 
-int credential_key_load(const char *path, uint8_t key[CREDENTIAL_KEY_LEN], char *err,
-			size_t err_size)
+int credential_key_load(const char *path, uint8_t key[CREDENTIAL_KEY_LEN], char *err, size_t err_size)
 {
 	char text[CREDENTIAL_KEY_LEN * 2 + 3];
 	struct stat st;
@@ -69,8 +68,8 @@ int credential_compute(const uint8_t key[CREDENTIAL_KEY_LEN], const uint8_t *uid
 	return tls_hmac_sha256(key, CREDENTIAL_KEY_LEN, uid, uid_len, out);
 }
 
-int credential_compute_hex(const uint8_t key[CREDENTIAL_KEY_LEN], const uint8_t *uid,
-			   size_t uid_len, char out[CREDENTIAL_HEX_LEN + 1])
+int credential_compute_hex(const uint8_t key[CREDENTIAL_KEY_LEN], const uint8_t *uid, size_t uid_len,
+			   char out[CREDENTIAL_HEX_LEN + 1])
 {
 	uint8_t raw[CREDENTIAL_LEN];
 	int rc;

@@ -16,8 +16,8 @@
 /* Loads a key file: exactly 64 hex digits, optionally followed by one newline,
  * not readable or writable by group or others (like ssh refuses private
  * keys).  Returns 0, or -1 with a message naming the problem in err. */
-int credential_key_load(const char *path, uint8_t key[CREDENTIAL_KEY_LEN], char *err,
-			size_t err_size) __attribute__((warn_unused_result));
+int credential_key_load(const char *path, uint8_t key[CREDENTIAL_KEY_LEN], char *err, size_t err_size)
+	__attribute__((warn_unused_result));
 
 /* credential = HMAC-SHA256(key, uid).  uid_len must be 1..CREDENTIAL_UID_MAX.
  * Returns 0, or -1. */
@@ -25,8 +25,7 @@ int credential_compute(const uint8_t key[CREDENTIAL_KEY_LEN], const uint8_t *uid
 		       uint8_t out[CREDENTIAL_LEN]) __attribute__((warn_unused_result));
 
 /* The same as 64 lowercase hex digits and a NUL in out[65]. */
-int credential_compute_hex(const uint8_t key[CREDENTIAL_KEY_LEN], const uint8_t *uid,
-			   size_t uid_len, char out[CREDENTIAL_HEX_LEN + 1])
-	__attribute__((warn_unused_result));
+int credential_compute_hex(const uint8_t key[CREDENTIAL_KEY_LEN], const uint8_t *uid, size_t uid_len,
+			   char out[CREDENTIAL_HEX_LEN + 1]) __attribute__((warn_unused_result));
 
 #endif

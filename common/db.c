@@ -6,8 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-PGconn *db_connect(const char *conninfo, const char *application_name, char *err,
-		   size_t err_size)
+PGconn *db_connect(const char *conninfo, const char *application_name, char *err, size_t err_size)
 {
 	const char *keys[] = {"dbname", "application_name", "options", NULL};
 	const char *values[] = {conninfo, application_name, "-c TimeZone=UTC", NULL};

@@ -12,8 +12,7 @@
 /* Connects with conninfo (a libpq connection string or URI; empty means the
  * libpq environment), setting application_name and TimeZone=UTC.  Returns the
  * connection, or NULL with libpq's reason in err. */
-PGconn *db_connect(const char *conninfo, const char *application_name, char *err,
-		   size_t err_size);
+PGconn *db_connect(const char *conninfo, const char *application_name, char *err, size_t err_size);
 
 /* The SQLSTATE of res ("" when none). */
 const char *db_sqlstate(const PGresult *res);

@@ -311,7 +311,8 @@ int proto_format(const struct proto_msg *msg, char *buf, size_t size)
 		n = snprintf(buf, size, "PONG %lld\n", (long long)msg->unix_ms);
 		break;
 	case PROTO_ERR:
-		if (!proto_err_code_valid(msg->err_code, strnlen(msg->err_code, sizeof(msg->err_code))) ||
+		if (!proto_err_code_valid(msg->err_code,
+					  strnlen(msg->err_code, sizeof(msg->err_code))) ||
 		    !proto_err_text_valid(msg->err_text, strnlen(msg->err_text, sizeof(msg->err_text))))
 			return -1;
 		n = snprintf(buf, size, "ERR %s %s\n", msg->err_code, msg->err_text);

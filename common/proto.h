@@ -41,13 +41,13 @@ enum proto_verdict {
 
 struct proto_msg {
 	enum proto_verb verb;
-	char reader_id[PROTO_READER_ID_MAX + 1];	  /* HELLO */
-	char event_id[PROTO_EVENT_ID_HEX + 1];	  /* EVENT, ACK */
+	char reader_id[PROTO_READER_ID_MAX + 1];   /* HELLO */
+	char event_id[PROTO_EVENT_ID_HEX + 1];	   /* EVENT, ACK */
 	char credential[PROTO_CREDENTIAL_HEX + 1]; /* EVENT */
-	int64_t unix_ms;			  /* EVENT, WELCOME, PONG */
-	enum proto_verdict verdict;		  /* ACK */
-	char err_code[32];			  /* ERR */
-	char err_text[PROTO_ERR_TEXT_MAX + 1];	  /* ERR */
+	int64_t unix_ms;			   /* EVENT, WELCOME, PONG */
+	enum proto_verdict verdict;		   /* ACK */
+	char err_code[32];			   /* ERR */
+	char err_text[PROTO_ERR_TEXT_MAX + 1];	   /* ERR */
 };
 
 /* Parses one line of len bytes WITHOUT its terminating LF.  Returns 0 and

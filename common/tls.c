@@ -81,18 +81,16 @@ static void tls_fail(const char *step, char *err, size_t err_size)
 		ERR_error_string_n(e, buf, sizeof(buf));
 		log_error("%s: %s", step, buf);
 		if (first)
-			snprintf(err, err_size, "%s: %.200s", step, ERR_reason_error_string(e) != NULL
-								   ? ERR_reason_error_string(e)
-								   : buf);
+			snprintf(err, err_size, "%s: %.200s", step,
+				 ERR_reason_error_string(e) != NULL ? ERR_reason_error_string(e) : buf);
 		first = false;
 	}
 	if (first)
 		log_error("%s failed", step);
 }
 
-static struct tls_context *tls_context_new(bool server, const char *cert_file,
-					   const char *key_file, const char *ca_file, char *err,
-					   size_t err_size)
+static struct tls_context *tls_context_new(bool server, const char *cert_file, const char *key_file,
+					   const char *ca_file, char *err, size_t err_size)
 {
 	struct tls_context *ctx = NULL;
 	SSL_CTX *sc = NULL;
@@ -112,13 +110,12 @@ static struct tls_context *tls_context_new(bool server, const char *cert_file,
 	/* Nothing outlives a connection: no tickets, no session cache, no
 	 * early data, no renegotiation.  Idle connections give their buffers
 	 * back (thousands of readers sit idle most of the time). */
-	SSL_CTX_set_options(sc, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
-					SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_options(sc,
+			    SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_mode(sc, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
 				     SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	if (SSL_CTX_set_max_early_data(sc, 0) != 1 ||
-	    (server && SSL_CTX_set_num_tickets(sc, 0) != 1)) {
+	if (SSL_CTX_set_max_early_data(sc, 0) != 1 || (server && SSL_CTX_set_num_tickets(sc, 0) != 1)) {
 		tls_fail("disabling early data and tickets", err, err_size);
 		goto fail;
 	}

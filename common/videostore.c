@@ -65,15 +65,15 @@ void videostore_escape_name(const char *name, size_t len, char *out, size_t out_
 	out[o] = '\0';
 }
 
-static void videostore_log_failure(const struct videostore_walk *w, const char *name,
-				   const char *what, int err)
+static void videostore_log_failure(const struct videostore_walk *w, const char *name, const char *what,
+				   int err)
 {
 	char dir[256], base[256];
 
 	videostore_escape_name(w->path, w->path_len, dir, sizeof(dir));
 	videostore_escape_name(name, strlen(name), base, sizeof(base));
-	log_warning("video store: cannot %s %s%s%s%s%s", what, dir, w->path_len > 0 ? "/" : "",
-		    base, err != 0 ? ": " : "", err != 0 ? strerror(err) : "");
+	log_warning("video store: cannot %s %s%s%s%s%s", what, dir, w->path_len > 0 ? "/" : "", base,
+		    err != 0 ? ": " : "", err != 0 ? strerror(err) : "");
 }
 
 /* Appends /name to the relative path; returns the old length to restore. */

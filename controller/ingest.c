@@ -354,8 +354,8 @@ static void ingest_hellos(struct ingest *ig, const struct ingest_hello *hellos, 
 		r.peer = hellos[i].peer;
 		r.hello = INGEST_HELLO_UNAVAILABLE;
 		if (ingest_connect(ig)) {
-			res = PQexecParams(ig->db, "SELECT sac.reader_hello($1)", 1, NULL, values,
-					   NULL, NULL, 0);
+			res = PQexecParams(ig->db, "SELECT sac.reader_hello($1)", 1, NULL, values, NULL,
+					   NULL, 0);
 			if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 				(void)ingest_failed(ig, res, "greeting a reader");
 			} else if (PQntuples(res) == 1 && PQnfields(res) == 1) {
@@ -392,8 +392,8 @@ static void ingest_readers_seen(struct ingest *ig)
 	buf_adds(&ids, "}");
 	values[0] = ids.p;
 	values[1] = ig->controller_name;
-	res = PQexecParams(ig->db, "SELECT reader_id, enabled FROM sac.readers_seen($1::text[], $2)",
-			   2, NULL, values, NULL, NULL, 0);
+	res = PQexecParams(ig->db, "SELECT reader_id, enabled FROM sac.readers_seen($1::text[], $2)", 2,
+			   NULL, values, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		(void)ingest_failed(ig, res, "marking readers seen");
 		goto out;
@@ -457,14 +457,13 @@ static void *ingest_main(void *arg)
 			ingest_wait_locked(ig, ig->next_seen_ms - now);
 			now = daemon_monotonic_ms();
 		}
-		give_up = ig->stop && (now >= ig->stop_deadline_ms ||
-				       (batch_n == 0 && ig->events.count == 0));
+		give_up = ig->stop &&
+			  (now >= ig->stop_deadline_ms || (batch_n == 0 && ig->events.count == 0));
 		if (batch_n == 0 && !give_up) {
 			batch_n = ig->events.count < INGEST_BATCH_MAX ? ig->events.count
 								      : INGEST_BATCH_MAX;
 			if (batch_n > 0) {
-				memcpy(batch, ingest_vec_at(&ig->events, 0),
-				       batch_n * sizeof(*batch));
+				memcpy(batch, ingest_vec_at(&ig->events, 0), batch_n * sizeof(*batch));
 				ingest_vec_drop_front(&ig->events, batch_n);
 			}
 		}
@@ -472,7 +471,8 @@ static void *ingest_main(void *arg)
 			hello_n = ig->hellos.count;
 			hellos = malloc(hello_n * sizeof(*hellos));
 			if (hellos != NULL) {
-				memcpy(hellos, ingest_vec_at(&ig->hellos, 0), hello_n * sizeof(*hellos));
+				memcpy(hellos, ingest_vec_at(&ig->hellos, 0),
+				       hello_n * sizeof(*hellos));
 				ingest_vec_drop_front(&ig->hellos, hello_n);
 			} else {
 				hello_n = 0;
@@ -481,7 +481,6 @@ static void *ingest_main(void *arg)
 		left = batch_n + ig->events.count;
 		pthread_mutex_unlock(&ig->lock);
 		if (give_up) {
-
 			if (left > 0)
 				log_warning("stopping with %zu events not stored (not acknowledged: "
 					    "the readers keep and resend them)",

@@ -48,9 +48,9 @@ struct ingest_result {
 		INGEST_RESULT_DISABLED, /* close every connection of reader_id */
 	} kind;
 	struct ingest_peer peer;
-	char event_id[PROTO_EVENT_ID_HEX + 1];	  /* ACK */
-	enum proto_verdict verdict;		  /* ACK */
-	enum ingest_hello_answer hello;		  /* HELLO */
+	char event_id[PROTO_EVENT_ID_HEX + 1];	 /* ACK */
+	enum proto_verdict verdict;		 /* ACK */
+	enum ingest_hello_answer hello;		 /* HELLO */
 	char reader_id[PROTO_READER_ID_MAX + 1]; /* DISABLED: close this reader */
 };
 

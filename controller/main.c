@@ -19,22 +19,21 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: sac-controller [-c FILE] [--check-config] [--version] [--help]\n"
-		"\n"
-		"Serves sac readers over mutual TLS 1.3 and stores their events in\n"
-		"PostgreSQL.  Configuration: the [controller] section of FILE\n"
-		"(default " DEFAULT_CONFIG "): listen, certificate, private_key,\n"
-		"reader_ca, database.\n"
-		"\n"
-		"  -c FILE         configuration file\n"
-		"  --check-config  check the configuration and the files it names, then exit\n"
-		"  --version       print the version\n"
-		"  --help          this text\n"
-		"\n"
-		"Signals: SIGTERM stores and acknowledges events in flight, then exits;\n"
-		"SIGHUP reloads certificate, key and CA for new connections.\n"
-		"Exit status: 0 success, 2 bad usage or configuration, 3 environment failed.\n");
+	fprintf(out, "usage: sac-controller [-c FILE] [--check-config] [--version] [--help]\n"
+		     "\n"
+		     "Serves sac readers over mutual TLS 1.3 and stores their events in\n"
+		     "PostgreSQL.  Configuration: the [controller] section of FILE\n"
+		     "(default " DEFAULT_CONFIG "): listen, certificate, private_key,\n"
+		     "reader_ca, database.\n"
+		     "\n"
+		     "  -c FILE         configuration file\n"
+		     "  --check-config  check the configuration and the files it names, then exit\n"
+		     "  --version       print the version\n"
+		     "  --help          this text\n"
+		     "\n"
+		     "Signals: SIGTERM stores and acknowledges events in flight, then exits;\n"
+		     "SIGHUP reloads certificate, key and CA for new connections.\n"
+		     "Exit status: 0 success, 2 bad usage or configuration, 3 environment failed.\n");
 }
 
 int main(int argc, char **argv)

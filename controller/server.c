@@ -207,8 +207,8 @@ static void conn_fail(struct server *sv, struct conn *c, const char *code, const
 	m.verb = PROTO_ERR;
 	snprintf(m.err_code, sizeof(m.err_code), "%s", code);
 	snprintf(m.err_text, sizeof(m.err_text), "%s", text);
-	log_notice("%s%s%s: closing: %s %s", c->peer, c->reader_id[0] ? " reader " : "",
-		   c->reader_id, code, text);
+	log_notice("%s%s%s: closing: %s %s", c->peer, c->reader_id[0] ? " reader " : "", c->reader_id,
+		   code, text);
 	c->state = CONN_CLOSING;
 	c->deadline_ms = daemon_monotonic_ms() + SERVER_CLOSING_MS;
 	c->in_len = 0;
@@ -222,8 +222,8 @@ static int conn_flush(struct server *sv, struct conn *c)
 {
 	while (c->out_off < c->out_len) {
 		size_t done = 0;
-		enum tls_io r = tls_conn_write(c->tls, c->out + c->out_off, c->out_len - c->out_off,
-					       &done);
+		enum tls_io r =
+			tls_conn_write(c->tls, c->out + c->out_off, c->out_len - c->out_off, &done);
 
 		if (r == TLS_IO_OK) {
 			c->out_off += done;
@@ -486,7 +486,8 @@ static void server_accept(struct server *sv, int lfd)
 				sv->accepting = false;
 				sv->accept_resume_ms = daemon_monotonic_ms() + 1000;
 				for (int k = 0; k < sv->listen_count; k++)
-					(void)epoll_ctl(sv->epfd, EPOLL_CTL_DEL, sv->listen_fds[k], NULL);
+					(void)epoll_ctl(sv->epfd, EPOLL_CTL_DEL, sv->listen_fds[k],
+							NULL);
 			} else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
 				log_warn("accept");
 			}
@@ -799,8 +800,8 @@ int server_tls_check(const struct settings *s)
 		tls_server_context_new(s->certificate, s->private_key, s->reader_ca, err, sizeof(err));
 
 	if (ctx == NULL) {
-		fprintf(stderr, "%s: %s (certificate %s, private_key %s, reader_ca %s)\n", s->path,
-			err, s->certificate, s->private_key, s->reader_ca);
+		fprintf(stderr, "%s: %s (certificate %s, private_key %s, reader_ca %s)\n", s->path, err,
+			s->certificate, s->private_key, s->reader_ca);
 		return -1;
 	}
 	tls_context_free(ctx);
@@ -843,8 +844,7 @@ int server_run(const struct settings *s)
 		log_error("out of memory");
 		goto out;
 	}
-	sv.tls = tls_server_context_new(s->certificate, s->private_key, s->reader_ca, err,
-					sizeof(err));
+	sv.tls = tls_server_context_new(s->certificate, s->private_key, s->reader_ca, err, sizeof(err));
 	if (sv.tls == NULL) {
 		log_error("TLS setup: %s", err);
 		goto out;
@@ -906,7 +906,8 @@ int server_run(const struct settings *s)
 			bool unsent = false;
 
 			for (fd = 0; fd < sv.conns_cap && !unsent; fd++)
-				if (sv.conns[fd] != NULL && sv.conns[fd]->out_off < sv.conns[fd]->out_len)
+				if (sv.conns[fd] != NULL &&
+				    sv.conns[fd]->out_off < sv.conns[fd]->out_len)
 					unsent = true;
 			if ((ingest_backlog(sv.ingest) == 0 && !unsent) ||
 			    daemon_monotonic_ms() >= drain_deadline)

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const settings_keys[] = {"listen",	   "certificate", "private_key",
-					    "reader_ca",   "database",	  NULL};
+static const char *const settings_keys[] = {"listen",	 "certificate", "private_key",
+					    "reader_ca", "database",	NULL};
 
 static char *settings_dup(const char *s)
 {

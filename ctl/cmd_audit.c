@@ -108,10 +108,12 @@ static int audit_judge(const struct audit_status *st, const struct audit_video *
 				      "the presence table files: no rewrite for more than two purge "
 				      "intervals (%" PRId64 " s)",
 				      st->presence_unerased, stale);
-	if (st->oldest_access_age_s >= 0 && (st->last_purge_age_s < 0 || st->last_purge_age_s > stale)) {
+	if (st->oldest_access_age_s >= 0 &&
+	    (st->last_purge_age_s < 0 || st->last_purge_age_s > stale)) {
 		if (st->last_purge_age_s < 0)
-			rc |= audit_violation(v, "purge_stale",
-					      "access data exists but no purge pass has ever succeeded");
+			rc |= audit_violation(
+				v, "purge_stale",
+				"access data exists but no purge pass has ever succeeded");
 		else
 			rc |= audit_violation(v, "purge_stale",
 					      "access data exists but the last successful purge pass "
@@ -198,7 +200,7 @@ static int audit_report_row(struct out_table *t, bool compliant, const struct au
 int cmd_audit_verify(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"read the retention status", "sac_auditor"};
-	const char *video_dir;
+	const char *video_dir = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "video-dir", .value = &video_dir},
 		{0},
@@ -262,7 +264,7 @@ out:
 int cmd_audit_log(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"read the audit log", "sac_auditor"};
-	const char *since;
+	const char *since = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "since", .value = &since},
 		{0},

@@ -95,8 +95,8 @@ static bool badge_is_id(const char *s)
 int cmd_badge_enroll(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"enroll badges", "sac_admin"};
-	const char *person, *uid, *key, *valid_until;
-	bool pool;
+	const char *person = NULL, *uid = NULL, *key = NULL, *valid_until = NULL;
+	bool pool = false;
 	const struct ctl_arg args[] = {
 		{.name = "person", .value = &person},
 		{.name = "pool", .flag = &pool},
@@ -146,7 +146,7 @@ out:
 int cmd_badge_revoke(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"revoke badges", "sac_admin"};
-	const char *uid, *key;
+	const char *uid = NULL, *key = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "uid", .required = true, .value = &uid},
 		{.name = "key", .value = &key},

@@ -23,8 +23,7 @@
 #define MIGRATE_MAX_FILE (8 * 1024 * 1024)
 #define MIGRATE_MAX_FILES 1000
 
-static const struct ctldb_purpose migrate_purpose = {"migrate the database",
-						     "a superuser"};
+static const struct ctldb_purpose migrate_purpose = {"migrate the database", "a superuser"};
 
 struct migration {
 	char *name;
@@ -128,7 +127,8 @@ static int migrate_load(const char *dir, struct migration **out)
 		if (!migrate_is_migration(e->d_name))
 			continue;
 		if (n >= MIGRATE_MAX_FILES) {
-			ctl_fail(CTL_EXIT_ENV, "SQL directory %s: more than %d files", dir, MIGRATE_MAX_FILES);
+			ctl_fail(CTL_EXIT_ENV, "SQL directory %s: more than %d files", dir,
+				 MIGRATE_MAX_FILES);
 			goto fail;
 		}
 		grown = realloc(m, (n + 1) * sizeof(*m));
@@ -214,8 +214,10 @@ static int migrate_one(struct ctl *ctl, const struct migration *m, struct out_ta
 	if (status != CTL_EXIT_OK)
 		return status;
 	if (PQtransactionStatus(ctl->conn) != PQTRANS_INTRANS)
-		return ctl_fail(CTL_EXIT_USAGE, "%s ends the transaction; migrations must not "
-				"COMMIT or ROLLBACK", m->name);
+		return ctl_fail(CTL_EXIT_USAGE,
+				"%s ends the transaction; migrations must not "
+				"COMMIT or ROLLBACK",
+				m->name);
 	/* Each file starts as the migrating role, whatever the previous one set. */
 	status = migrate_simple(ctl, "RESET ROLE");
 	if (status != CTL_EXIT_OK)

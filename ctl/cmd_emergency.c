@@ -152,9 +152,8 @@ static bool shape_ok(const PGresult *res, int ncols, int *status)
 
 /* The answer of officer certify/revoke (refusal, time): a refusal is exit 1,
  * otherwise one record role, site, time.  Frees res. */
-static int print_certification(const struct ctl *ctl, PGresult *res,
-			       const struct column_spec *columns, const char *role,
-			       const char *site)
+static int print_certification(const struct ctl *ctl, PGresult *res, const struct column_spec *columns,
+			       const char *role, const char *site)
 {
 	struct out_table *t = NULL;
 	int status;
@@ -162,8 +161,8 @@ static int print_certification(const struct ctl *ctl, PGresult *res,
 	if (!shape_ok(res, 2, &status) || refused(res, 0, 0, &status))
 		goto out;
 	t = out_table_new();
-	if (t == NULL || add_columns(t, columns) != 0 || out_row(t) != 0 ||
-	    out_cell(t, role) != 0 || out_cell(t, site) != 0 || out_cell(t, field(res, 0, 1)) != 0) {
+	if (t == NULL || add_columns(t, columns) != 0 || out_row(t) != 0 || out_cell(t, role) != 0 ||
+	    out_cell(t, site) != 0 || out_cell(t, field(res, 0, 1)) != 0) {
 		status = ctl_fail(CTL_EXIT_ENV, "out of memory");
 		goto out;
 	}
@@ -179,7 +178,7 @@ int cmd_officer_certify(struct ctl *ctl, int argc, char **argv)
 	static const struct ctldb_purpose purpose = {"certify officers", "sac_certifier"};
 	static const struct column_spec columns[] = {
 		{"role", OUT_STRING}, {"site", OUT_STRING}, {"expires_at", OUT_TIME}, {NULL, 0}};
-	const char *role, *site, *expires;
+	const char *role = NULL, *site = NULL, *expires = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "ROLE", .positional = true, .required = true, .value = &role},
 		{.name = "site", .required = true, .value = &site},
@@ -211,7 +210,7 @@ int cmd_officer_revoke(struct ctl *ctl, int argc, char **argv)
 	static const struct ctldb_purpose purpose = {"revoke officers", "sac_certifier"};
 	static const struct column_spec columns[] = {
 		{"role", OUT_STRING}, {"site", OUT_STRING}, {"revoked_at", OUT_TIME}, {NULL, 0}};
-	const char *role, *site;
+	const char *role = NULL, *site = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "ROLE", .positional = true, .required = true, .value = &role},
 		{.name = "site", .required = true, .value = &site},
@@ -235,12 +234,12 @@ int cmd_officer_revoke(struct ctl *ctl, int argc, char **argv)
 }
 
 /* Prints the rules and whether this call recorded an acknowledgement. */
-static int print_rules(const struct ctl *ctl, const char *version, const char *body,
-		       bool acknowledged)
+static int print_rules(const struct ctl *ctl, const char *version, const char *body, bool acknowledged)
 {
-	static const struct column_spec columns[] = {
-		{"rules_version", OUT_NUMBER}, {"rules", OUT_STRING}, {"acknowledged", OUT_BOOL},
-		{NULL, 0}};
+	static const struct column_spec columns[] = {{"rules_version", OUT_NUMBER},
+						     {"rules", OUT_STRING},
+						     {"acknowledged", OUT_BOOL},
+						     {NULL, 0}};
 	struct out_table *t;
 	int status;
 
@@ -258,9 +257,8 @@ static int print_rules(const struct ctl *ctl, const char *version, const char *b
 			       : ctl_fail(CTL_EXIT_ENV, "cannot write to standard output");
 	}
 	t = out_table_new();
-	if (t == NULL || add_columns(t, columns) != 0 || out_row(t) != 0 ||
-	    out_cell(t, version) != 0 || out_cell(t, body) != 0 ||
-	    out_cell(t, acknowledged ? "true" : "false") != 0) {
+	if (t == NULL || add_columns(t, columns) != 0 || out_row(t) != 0 || out_cell(t, version) != 0 ||
+	    out_cell(t, body) != 0 || out_cell(t, acknowledged ? "true" : "false") != 0) {
 		out_table_free(t);
 		return ctl_fail(CTL_EXIT_ENV, "out of memory");
 	}
@@ -296,8 +294,8 @@ int cmd_officer_acknowledge(struct ctl *ctl, int argc, char **argv)
 	version = PQgetvalue(rules, 0, 0);
 	body = PQgetvalue(rules, 0, 1);
 	if (yes) {
-		status = ctldb_call(ctl, &purpose, "SELECT refusal FROM sac.officer_acknowledge($1)",
-				    1, &version, &res);
+		status = ctldb_call(ctl, &purpose, "SELECT refusal FROM sac.officer_acknowledge($1)", 1,
+				    &version, &res);
 		if (status != CTL_EXIT_OK)
 			goto out;
 		if (!shape_ok(res, 1, &status) || refused(res, 0, 0, &status))
@@ -316,7 +314,7 @@ int cmd_emergency_declare(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"declare emergencies",
 						     "a certified officer of the site"};
-	const char *site, *kind, *reason;
+	const char *site = NULL, *kind = NULL, *reason = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "site", .required = true, .value = &site},
 		{.name = "kind", .required = true, .value = &kind},
@@ -335,9 +333,10 @@ int cmd_emergency_declare(struct ctl *ctl, int argc, char **argv)
 	{
 		const char *values[] = {site, kind, reason};
 
-		status = ctldb_call(ctl, &purpose,
-				    "SELECT refusal, emergency_id FROM sac.emergency_declare($1, $2, $3)",
-				    3, values, &res);
+		status = ctldb_call(
+			ctl, &purpose,
+			"SELECT refusal, emergency_id FROM sac.emergency_declare($1, $2, $3)", 3,
+			values, &res);
 	}
 	if (status != CTL_EXIT_OK)
 		return status;
@@ -359,10 +358,11 @@ int cmd_emergency_close(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"close emergencies",
 						     "a certified officer of the site"};
-	static const struct column_spec columns[] = {
-		{"emergency_id", OUT_NUMBER}, {"closed", OUT_BOOL}, {"unaccounted", OUT_NUMBER},
-		{NULL, 0}};
-	const char *id;
+	static const struct column_spec columns[] = {{"emergency_id", OUT_NUMBER},
+						     {"closed", OUT_BOOL},
+						     {"unaccounted", OUT_NUMBER},
+						     {NULL, 0}};
+	const char *id = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "ID", .positional = true, .required = true, .value = &id},
 		{0},
@@ -416,9 +416,9 @@ enum {
 /* The persons of a headcount (every row but the last), sorted. */
 static struct out_table *headcount_persons(const PGresult *res)
 {
-	static const struct column_spec columns[] = {
-		{"person_id", OUT_NUMBER}, {"name", OUT_STRING}, {"category", OUT_STRING},
-		{"zone", OUT_STRING},	   {"since", OUT_STRING}, {NULL, 0}};
+	static const struct column_spec columns[] = {{"person_id", OUT_NUMBER}, {"name", OUT_STRING},
+						     {"category", OUT_STRING},	{"zone", OUT_STRING},
+						     {"since", OUT_STRING},	{NULL, 0}};
 	const struct person_order order = {res, HC_ZONE, HC_NAME, HC_PERSON_ID};
 	size_t n = (size_t)PQntuples(res) - 1, i;
 	struct out_table *t = out_table_new();
@@ -451,12 +451,14 @@ int cmd_headcount(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"run a headcount",
 						     "a certified officer of the site"};
-	static const struct column_spec columns[] = {
-		{"site", OUT_STRING},	     {"emergency_id", OUT_NUMBER},
-		{"as_of", OUT_STRING},	     {"present", OUT_NUMBER},
-		{"unidentified", OUT_NUMBER}, {"expired_presence", OUT_NUMBER},
-		{NULL, 0}};
-	const char *site;
+	static const struct column_spec columns[] = {{"site", OUT_STRING},
+						     {"emergency_id", OUT_NUMBER},
+						     {"as_of", OUT_STRING},
+						     {"present", OUT_NUMBER},
+						     {"unidentified", OUT_NUMBER},
+						     {"expired_presence", OUT_NUMBER},
+						     {NULL, 0}};
+	const char *site = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "site", .required = true, .value = &site},
 		{0},
@@ -539,10 +541,11 @@ static int compare_points(const void *pa, const void *pb, void *arg)
 static struct out_table *muster_table(const PGresult *res, int summary, bool *closed)
 {
 	static const struct column_spec columns[] = {
-		{"emergency_id", OUT_NUMBER}, {"site", OUT_STRING},	  {"kind", OUT_STRING},
-		{"declared_at", OUT_STRING},  {"closed_at", OUT_STRING},  {"on_roll", OUT_NUMBER},
-		{"accounted", OUT_NUMBER},    {"left", OUT_NUMBER},	  {"unaccounted", OUT_NUMBER},
-		{NULL, 0}};
+		{"emergency_id", OUT_NUMBER}, {"site", OUT_STRING},
+		{"kind", OUT_STRING},	      {"declared_at", OUT_STRING},
+		{"closed_at", OUT_STRING},    {"on_roll", OUT_NUMBER},
+		{"accounted", OUT_NUMBER},    {"left", OUT_NUMBER},
+		{"unaccounted", OUT_NUMBER},  {NULL, 0}};
 	static const struct column_spec point_columns[] = {
 		{"reader", OUT_STRING}, {"zone", OUT_STRING}, {"accounted", OUT_NUMBER}, {NULL, 0}};
 	static const struct column_spec person_columns[] = {
@@ -571,9 +574,8 @@ static struct out_table *muster_table(const PGresult *res, int summary, bool *cl
 	if (add_columns(t, columns) != 0 || out_row(t) != 0)
 		goto fail;
 	for (c = MS_EMERGENCY_ID; c <= MS_UNACCOUNTED; c++) {
-		int rc = c == MS_DECLARED_AT || c == MS_CLOSED_AT
-				 ? cell_time(t, field(res, summary, c))
-				 : out_cell(t, field(res, summary, c));
+		int rc = c == MS_DECLARED_AT || c == MS_CLOSED_AT ? cell_time(t, field(res, summary, c))
+								  : out_cell(t, field(res, summary, c));
 
 		if (rc != 0)
 			goto fail;
@@ -645,7 +647,8 @@ static int muster_once(struct ctl *ctl, const char *id, bool clear, bool *closed
 		goto out;
 	t = muster_table(res, summary, closed);
 	if (t == NULL) {
-		status = ctl_fail(CTL_EXIT_ENV, "out of memory or a malformed answer from the database");
+		status =
+			ctl_fail(CTL_EXIT_ENV, "out of memory or a malformed answer from the database");
 		goto out;
 	}
 	PQclear(res);
@@ -661,7 +664,7 @@ out:
 
 int cmd_muster_status(struct ctl *ctl, int argc, char **argv)
 {
-	const char *id;
+	const char *id = NULL;
 	bool watch = false, closed = false;
 	const struct ctl_arg args[] = {
 		{.name = "emergency", .required = true, .value = &id},

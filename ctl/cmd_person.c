@@ -8,7 +8,7 @@
 int cmd_person_add(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"add persons", "sac_admin"};
-	const char *name, *category, *org;
+	const char *name = NULL, *category = NULL, *org = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "name", .required = true, .value = &name},
 		{.name = "category", .required = true, .value = &category},
@@ -24,8 +24,8 @@ int cmd_person_add(struct ctl *ctl, int argc, char **argv)
 	{
 		const char *values[] = {name, category, org};
 
-		status = ctldb_call(ctl, &purpose, "SELECT sac.person_add($1, $2, $3)", 3, values,
-				    &res);
+		status =
+			ctldb_call(ctl, &purpose, "SELECT sac.person_add($1, $2, $3)", 3, values, &res);
 	}
 	if (status != CTL_EXIT_OK)
 		return status;

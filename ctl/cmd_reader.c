@@ -12,7 +12,7 @@
 int cmd_reader_add(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"add readers", "sac_admin"};
-	const char *id, *site, *direction, *zone;
+	const char *id = NULL, *site = NULL, *direction = NULL, *zone = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "ID", .positional = true, .required = true, .value = &id},
 		{.name = "site", .required = true, .value = &site},
@@ -31,8 +31,8 @@ int cmd_reader_add(struct ctl *ctl, int argc, char **argv)
 	{
 		const char *values[] = {id, site, direction, zone};
 
-		status = ctldb_call(ctl, &purpose,
-				    "SELECT * FROM sac.reader_add($1, $2, $3, $4)", 4, values, &res);
+		status = ctldb_call(ctl, &purpose, "SELECT * FROM sac.reader_add($1, $2, $3, $4)", 4,
+				    values, &res);
 	}
 	if (status != CTL_EXIT_OK)
 		return status;
@@ -44,7 +44,7 @@ int cmd_reader_add(struct ctl *ctl, int argc, char **argv)
 int cmd_reader_disable(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"disable readers", "sac_admin"};
-	const char *id;
+	const char *id = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "ID", .positional = true, .required = true, .value = &id},
 		{0},
@@ -85,7 +85,7 @@ int cmd_reader_list(struct ctl *ctl, int argc, char **argv)
 int cmd_reader_denials(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"read denial counts", "sac_admin"};
-	const char *since;
+	const char *since = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "since", .value = &since},
 		{0},
@@ -99,8 +99,8 @@ int cmd_reader_denials(struct ctl *ctl, int argc, char **argv)
 		return ctl_usage_error(ctl, "--since must be an ISO-8601 date or date-time, "
 					    "e.g. 2026-12-31 or 2026-12-31T18:00:00Z");
 	status = ctldb_call(ctl, &purpose,
-			    "SELECT reader, site, hour, denials FROM sac.denial_counts($1)", 1,
-			    &since, &res);
+			    "SELECT reader, site, hour, denials FROM sac.denial_counts($1)", 1, &since,
+			    &res);
 	if (status != CTL_EXIT_OK)
 		return status;
 	status = ctldb_print(ctl, res, false);

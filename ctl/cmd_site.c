@@ -7,7 +7,7 @@
 int cmd_site_add(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"add sites", "sac_admin"};
-	const char *name;
+	const char *name = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "NAME", .positional = true, .required = true, .value = &name},
 		{0},

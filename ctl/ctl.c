@@ -51,8 +51,8 @@ int ctl_fail(int status, const char *fmt, ...)
 
 static void ctl_print_usage(FILE *f, const struct ctl_command *cmd)
 {
-	fprintf(f, "usage: sacctl [--db CONNINFO] [--format text|json|csv] %s%s%s%s%s\n",
-		cmd->word1, cmd->word2 != NULL ? " " : "", cmd->word2 != NULL ? cmd->word2 : "",
+	fprintf(f, "usage: sacctl [--db CONNINFO] [--format text|json|csv] %s%s%s%s%s\n", cmd->word1,
+		cmd->word2 != NULL ? " " : "", cmd->word2 != NULL ? cmd->word2 : "",
 		cmd->usage[0] != '\0' ? " " : "", cmd->usage);
 }
 
@@ -77,8 +77,7 @@ int ctl_set_format(struct ctl *ctl, const char *name)
 	return 0;
 }
 
-static const struct ctl_arg *ctl_find_option(const struct ctl_arg *args, const char *name,
-					     size_t len)
+static const struct ctl_arg *ctl_find_option(const struct ctl_arg *args, const char *name, size_t len)
 {
 	for (; args->value != NULL || args->flag != NULL; args++)
 		if (!args->positional && strlen(args->name) == len &&
@@ -87,8 +86,7 @@ static const struct ctl_arg *ctl_find_option(const struct ctl_arg *args, const c
 	return NULL;
 }
 
-bool ctl_args_parse(struct ctl *ctl, int argc, char **argv, const struct ctl_arg *args,
-		    int *status)
+bool ctl_args_parse(struct ctl *ctl, int argc, char **argv, const struct ctl_arg *args, int *status)
 {
 	const struct ctl_arg *a;
 	bool seen[CTL_MAX_ARGS] = {false};
@@ -99,7 +97,8 @@ bool ctl_args_parse(struct ctl *ctl, int argc, char **argv, const struct ctl_arg
 	*status = CTL_EXIT_USAGE;
 	for (a = args, i = 0; a->value != NULL || a->flag != NULL; a++, i++) {
 		if (i == CTL_MAX_ARGS) {
-			ctl_fail(CTL_EXIT_USAGE, "a command may declare at most %d arguments", CTL_MAX_ARGS);
+			ctl_fail(CTL_EXIT_USAGE, "a command may declare at most %d arguments",
+				 CTL_MAX_ARGS);
 			return false;
 		}
 		if (a->value != NULL)

@@ -71,8 +71,8 @@ struct ctl_arg {
  * and also the global --db and --format, so that they may follow the command.
  * --help/-h prints the usage.  Returns true to go on; false when the command
  * must return *status at once (usage printed, or help shown). */
-bool ctl_args_parse(struct ctl *ctl, int argc, char **argv, const struct ctl_arg *args,
-		    int *status) __attribute__((warn_unused_result));
+bool ctl_args_parse(struct ctl *ctl, int argc, char **argv, const struct ctl_arg *args, int *status)
+	__attribute__((warn_unused_result));
 
 /* Prints t through output in ctl->format, as a list or as one record.
  * Returns the exit status (CTL_EXIT_ENV on a write error). */

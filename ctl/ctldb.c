@@ -58,8 +58,7 @@ int ctldb_failure(struct ctl *ctl, const struct ctldb_purpose *purpose, const PG
 				purpose->action, purpose->needs, generic ? "" : ": ",
 				generic ? "" : msg);
 	}
-	if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
-	    strcmp(state, "P0002") == 0)
+	if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 || strcmp(state, "P0002") == 0)
 		return ctl_fail(CTL_EXIT_USAGE, "cannot %s: bad input: %s", purpose->action, msg);
 	if (db_is_connection_error(ctl->conn, res))
 		return ctl_fail(CTL_EXIT_ENV, "cannot %s: database connection failed: %s",
@@ -84,8 +83,8 @@ static int ctldb_result(struct ctl *ctl, const struct ctldb_purpose *purpose, PG
 }
 
 int ctldb_call_params(struct ctl *ctl, const struct ctldb_purpose *purpose, const char *sql,
-		      int nparams, const char *const *values, const int *lengths,
-		      const int *formats, PGresult **res)
+		      int nparams, const char *const *values, const int *lengths, const int *formats,
+		      PGresult **res)
 {
 	int status;
 

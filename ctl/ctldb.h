@@ -37,8 +37,8 @@ int ctldb_call(struct ctl *ctl, const struct ctldb_purpose *purpose, const char 
 
 /* The same with per-parameter lengths and formats (1 = binary, e.g. bytea). */
 int ctldb_call_params(struct ctl *ctl, const struct ctldb_purpose *purpose, const char *sql,
-		      int nparams, const char *const *values, const int *lengths,
-		      const int *formats, PGresult **res) __attribute__((warn_unused_result));
+		      int nparams, const char *const *values, const int *lengths, const int *formats,
+		      PGresult **res) __attribute__((warn_unused_result));
 
 /* Runs text (one or more statements from our own SQL files, no parameters)
  * with PQexec.  Same contract as ctldb_call. */

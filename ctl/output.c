@@ -343,8 +343,7 @@ static void csv_field(FILE *f, const char *v)
 
 	if (v == NULL)
 		return;
-	if (strpbrk(v, ",\"\r\n") == NULL && v[0] != ' ' &&
-	    (v[0] == '\0' || v[strlen(v) - 1] != ' ')) {
+	if (strpbrk(v, ",\"\r\n") == NULL && v[0] != ' ' && (v[0] == '\0' || v[strlen(v) - 1] != ' ')) {
 		fputs(v, f);
 		return;
 	}

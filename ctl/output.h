@@ -15,7 +15,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-enum out_format { OUT_TEXT, OUT_JSON, OUT_CSV };
+enum out_format {
+	OUT_TEXT,
+	OUT_JSON,
+	OUT_CSV
+};
 
 /* How a column's values are typed in JSON (and normalised everywhere). */
 enum out_type {

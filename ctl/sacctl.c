@@ -163,8 +163,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		/* Only known words are echoed: a misplaced argument may be a badge UID. */
 		if (known_word(argv[first]))
-			return ctl_fail(CTL_EXIT_USAGE, "unknown command: '%s' needs one of the words "
-					"listed above", argv[first]);
+			return ctl_fail(CTL_EXIT_USAGE,
+					"unknown command: '%s' needs one of the words "
+					"listed above",
+					argv[first]);
 		return ctl_fail(CTL_EXIT_USAGE, "unknown command");
 	}
 	status = ctl.command->run(&ctl, argc - first - words + 1, argv + first + words - 1);

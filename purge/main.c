@@ -20,14 +20,13 @@
 
 static void purge_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: sac-purge [-c FILE] [--once] [--check-config] [--version] [--help]\n"
-		"  -c, --config FILE  configuration file (default " PURGE_DEFAULT_CONFIG ")\n"
-		"      --once         run one purge pass and exit with its status\n"
-		"                     (0 done, 1 refused or failed, 3 database unreachable)\n"
-		"      --check-config validate the configuration, print every problem, exit 0 or 2\n"
-		"      --version      print the version\n"
-		"      --help         print this help\n");
+	fprintf(f, "usage: sac-purge [-c FILE] [--once] [--check-config] [--version] [--help]\n"
+		   "  -c, --config FILE  configuration file (default " PURGE_DEFAULT_CONFIG ")\n"
+		   "      --once         run one purge pass and exit with its status\n"
+		   "                     (0 done, 1 refused or failed, 3 database unreachable)\n"
+		   "      --check-config validate the configuration, print every problem, exit 0 or 2\n"
+		   "      --version      print the version\n"
+		   "      --help         print this help\n");
 }
 
 /* Loads path into *cfg, printing problems.  Returns 0, 2 or 3. */
@@ -125,12 +124,9 @@ static int purge_loop(const char *path, struct purge_config *cfg)
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"once", no_argument, NULL, 'o'},
-		{"check-config", no_argument, NULL, 'k'},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"config", required_argument, NULL, 'c'}, {"once", no_argument, NULL, 'o'},
+		{"check-config", no_argument, NULL, 'k'}, {"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
 	};
 	const char *path = PURGE_DEFAULT_CONFIG;
 	struct purge_config cfg;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char *const purge_config_keys[] = {"database", "interval", "access_max_age",
+static const char *const purge_config_keys[] = {"database",  "interval",      "access_max_age",
 						"video_dir", "video_max_age", NULL};
 
 static int purge_config_video_dir(const struct config_file *cf, struct purge_config *cfg,
@@ -37,8 +37,7 @@ static int purge_config_video_dir(const struct config_file *cf, struct purge_con
 	return cfg->video_dir != NULL ? 0 : -1;
 }
 
-int purge_config_load(const char *path, struct purge_config *cfg,
-		      struct config_problems *problems)
+int purge_config_load(const char *path, struct purge_config *cfg, struct config_problems *problems)
 {
 	struct config_file *cf = NULL;
 	const char *database;
@@ -55,8 +54,7 @@ int purge_config_load(const char *path, struct purge_config *cfg,
 	cfg->database = strdup(database != NULL ? database : "");
 	if (cfg->database == NULL)
 		config_problem(problems, path, 0, "out of memory");
-	(void)config_get_duration(cf, "interval", 60, PURGE_INTERVAL_LIMIT, &cfg->interval_s,
-				  problems);
+	(void)config_get_duration(cf, "interval", 60, PURGE_INTERVAL_LIMIT, &cfg->interval_s, problems);
 	(void)config_get_duration(cf, "access_max_age", PURGE_ACCESS_MAX_AGE_LIMIT,
 				  PURGE_ACCESS_MAX_AGE_LIMIT, &cfg->access_max_age_s, problems);
 	(void)config_get_duration(cf, "video_max_age", PURGE_VIDEO_MAX_AGE_LIMIT,

@@ -19,18 +19,18 @@
 #define PURGE_INTERVAL_LIMIT ((int64_t)30 * 60)
 
 struct purge_config {
-	char *database;		 /* libpq conninfo; "" means libpq's environment */
-	int64_t interval_s;	 /* between the starts of two passes */
+	char *database;	    /* libpq conninfo; "" means libpq's environment */
+	int64_t interval_s; /* between the starts of two passes */
 	int64_t access_max_age_s;
-	char *video_dir;	 /* NULL when there is no video store */
+	char *video_dir; /* NULL when there is no video store */
 	int64_t video_max_age_s;
 };
 
 /* Reads [purge] from path into *cfg (which the caller frees with
  * purge_config_free, also on failure).  Returns 0 when the configuration is
  * usable, 2 when problems were recorded, 3 when the file cannot be read. */
-int purge_config_load(const char *path, struct purge_config *cfg,
-		      struct config_problems *problems) __attribute__((warn_unused_result));
+int purge_config_load(const char *path, struct purge_config *cfg, struct config_problems *problems)
+	__attribute__((warn_unused_result));
 
 void purge_config_free(struct purge_config *cfg);
 

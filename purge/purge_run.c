@@ -47,8 +47,8 @@ static void purge_video_json(const struct videostore_stats *v, bool dir_ok, int6
 		 v->failures);
 }
 
-static void purge_run_note_failure(struct purge_run *run, const char *reason,
-				   const char *sqlstate, const struct videostore_stats *video)
+static void purge_run_note_failure(struct purge_run *run, const char *reason, const char *sqlstate,
+				   const struct videostore_stats *video)
 {
 	int64_t now = daemon_unix_ms();
 
@@ -128,8 +128,7 @@ static int purge_run_report_failures(struct purge_run *run)
 		 "\"video\": {\"files_removed\": %" PRIu64 ", \"bytes_removed\": %" PRIu64
 		 ", \"failures\": %" PRIu64 "}}",
 		 run->failed_passes, first, last, run->last_reason, run->last_failed_step,
-		 run->last_sqlstate,
-		 run->failed_video.files_removed, run->failed_video.bytes_removed,
+		 run->last_sqlstate, run->failed_video.files_removed, run->failed_video.bytes_removed,
 		 run->failed_video.failures);
 	params[0] = detail;
 	res = PQexecParams(run->conn, "SELECT sac.purge_failed($1)", 1, NULL, params, NULL, NULL, 0);
@@ -202,15 +201,17 @@ static enum purge_status purge_run_database(struct purge_run *run, const struct 
 	snprintf(interval, sizeof(interval), "%" PRId64 " seconds", cfg->interval_s);
 	params[0] = max_age;
 	params[1] = interval;
-	status = purge_run_step(run, "ledger",
-				"SELECT pass_start, counts FROM sac.purge_ledger($1::interval, $2::interval)",
-				2, params, 2, &ledger, &reason, sqlstate);
+	status = purge_run_step(
+		run, "ledger",
+		"SELECT pass_start, counts FROM sac.purge_ledger($1::interval, $2::interval)", 2,
+		params, 2, &ledger, &reason, sqlstate);
 	if (status != PURGE_OK)
 		goto failed;
 	params[2] = PQgetvalue(ledger, 0, 0); /* the pass start, for every later step */
-	status = purge_run_step(run, "presence",
-				"SELECT sac.purge_presence($1::interval, $2::interval, $3::timestamptz)",
-				3, params, 1, &presence, &reason, sqlstate);
+	status =
+		purge_run_step(run, "presence",
+			       "SELECT sac.purge_presence($1::interval, $2::interval, $3::timestamptz)",
+			       3, params, 1, &presence, &reason, sqlstate);
 	if (status != PURGE_OK)
 		goto failed;
 	status = purge_run_step(run, "muster",

@@ -33,8 +33,8 @@ struct purge_run {
 	int64_t last_failed_ms;
 	char last_reason[32]; /* a fixed word: unreachable, refused, error */
 	char last_sqlstate[6];
-	char last_failed_step[16]; /* the step of the last failed pass, a fixed word */
-	char last_step[16];        /* the step running or last run: connect, ledger, ... */
+	char last_failed_step[16];	      /* the step of the last failed pass, a fixed word */
+	char last_step[16];		      /* the step running or last run: connect, ledger, ... */
 	struct videostore_stats failed_video; /* video work done during those passes */
 };
 

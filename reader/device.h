@@ -24,8 +24,8 @@ struct device_ops {
 	 * with the reason in err. */
 	void *(*open)(void *ctx, const char *connstring, char *err, size_t err_size);
 	/* One activation attempt: which card, if any, is in the field now. */
-	enum device_poll (*poll)(void *handle, uint8_t uid[DEVICE_UID_MAX], size_t *uid_len,
-				 char *err, size_t err_size);
+	enum device_poll (*poll)(void *handle, uint8_t uid[DEVICE_UID_MAX], size_t *uid_len, char *err,
+				 size_t err_size);
 	/* Closes a handle from open; accepts NULL. */
 	void (*close)(void *handle);
 };

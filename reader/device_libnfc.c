@@ -150,8 +150,8 @@ fail:
 	return NULL;
 }
 
-static enum device_poll device_libnfc_poll(void *handle, uint8_t uid[DEVICE_UID_MAX],
-					   size_t *uid_len, char *err, size_t err_size)
+static enum device_poll device_libnfc_poll(void *handle, uint8_t uid[DEVICE_UID_MAX], size_t *uid_len,
+					   char *err, size_t err_size)
 {
 	const nfc_modulation mod = {.nmt = NMT_ISO14443A, .nbr = NBR_106};
 	nfc_device *dev = ((struct device_libnfc *)handle)->dev;

@@ -149,8 +149,8 @@ static void reader_housekeeping(struct reader *r, int64_t now)
 
 static int reader_start_watch(struct reader *r)
 {
-	if (watch_init(&r->watch, &device_libnfc_ops, r->nfc, r->cfg.device,
-		       r->cfg.credential_key) != 0)
+	if (watch_init(&r->watch, &device_libnfc_ops, r->nfc, r->cfg.device, r->cfg.credential_key) !=
+	    0)
 		return -1;
 	r->watch_initialised = true;
 	return watch_start(&r->watch, r->taps[1]);
@@ -333,8 +333,10 @@ out:
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, 'k'},
-		{"help", no_argument, NULL, 'h'},	  {"version", no_argument, NULL, 'V'},
+		{"config", required_argument, NULL, 'c'},
+		{"check-config", no_argument, NULL, 'k'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct config_problems problems = {0};

@@ -14,8 +14,9 @@
 #define READER_DEVICE_MAX 1023
 
 static const char *const reader_keys[] = {
-	"id",	       "device",      "controllers",	"certificate", "private_key",
-	"controller_ca", "credential_key", "spool",	NULL,
+	"id",	       "device",	"controllers",	  "certificate",
+	"private_key", "controller_ca", "credential_key", "spool",
+	NULL,
 };
 
 /* The same rule as the database's sac.ident, so a reader id that the
@@ -60,8 +61,7 @@ static void reader_check_spool(const struct config_file *cf, const char *spool,
 		config_problem(problems, cf->path, e->line, "'spool': cannot write in %s: %s", dir,
 			       strerror(errno));
 	else if (lstat(spool, &st) == 0 && !S_ISREG(st.st_mode))
-		config_problem(problems, cf->path, e->line, "'spool': %s is not a regular file",
-			       spool);
+		config_problem(problems, cf->path, e->line, "'spool': %s is not a regular file", spool);
 	free(copy);
 }
 

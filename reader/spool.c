@@ -68,7 +68,7 @@ static uint64_t spool_get_u64(const uint8_t *p)
 	return v;
 }
 
-static void spool_record_encode(const struct spool_event *ev, bool settled, uint8_t *rec)
+void spool_record_encode(const struct spool_event *ev, bool settled, uint8_t *rec)
 {
 	uint32_t crc;
 
@@ -181,8 +181,9 @@ static int spool_slurp(struct spool *sp, uint8_t **data, size_t *len)
 		return -1;
 	size = (size_t)st.st_size;
 	if (size > SPOOL_MAX_FILE_BYTES) {
-		log_error("spool %s: %zu bytes, more than the %zu a spool may hold; reading the first %zu",
-			  sp->path, size, SPOOL_MAX_FILE_BYTES, SPOOL_MAX_FILE_BYTES);
+		log_error(
+			"spool %s: %zu bytes, more than the %zu a spool may hold; reading the first %zu",
+			sp->path, size, SPOOL_MAX_FILE_BYTES, SPOOL_MAX_FILE_BYTES);
 		size = SPOOL_MAX_FILE_BYTES;
 	}
 	buf = malloc(size + 1);
@@ -338,8 +339,7 @@ int spool_append(struct spool *sp, const struct spool_event *ev)
 	int rc = -1;
 
 	if (sp->count >= SPOOL_MAX_RECORDS) {
-		log_error("spool %s: full (%d records); event not stored", sp->path,
-			  SPOOL_MAX_RECORDS);
+		log_error("spool %s: full (%d records); event not stored", sp->path, SPOOL_MAX_RECORDS);
 		return -1;
 	}
 	if (spool_reserve(sp, sp->count + 1) != 0) {

@@ -41,14 +41,14 @@ struct spool_event {
 
 struct spool_entry {
 	struct spool_event event;
-	uint64_t offset;   /* of its record in the file */
-	bool settled;	   /* acknowledged or expired; credential erased */
-	uint64_t sent_on;  /* connection number it was last sent on (owned by the caller), 0 never */
+	uint64_t offset;  /* of its record in the file */
+	bool settled;	  /* acknowledged or expired; credential erased */
+	uint64_t sent_on; /* connection number it was last sent on (owned by the caller), 0 never */
 };
 
 struct spool_stats {
-	size_t loaded;	  /* pending records found at open */
-	size_t corrupt;	  /* corrupt or torn records skipped at open */
+	size_t loaded;	       /* pending records found at open */
+	size_t corrupt;	       /* corrupt or torn records skipped at open */
 	size_t settled_loaded; /* settled records found at open */
 };
 
@@ -65,8 +65,7 @@ void spool_close(struct spool *sp);
 
 /* Appends ev and waits until it is on disk (fdatasync).  Returns 0, or -1
  * (logged) when it is not durable: the caller must not send it. */
-int spool_append(struct spool *sp, const struct spool_event *ev)
-	__attribute__((warn_unused_result));
+int spool_append(struct spool *sp, const struct spool_event *ev) __attribute__((warn_unused_result));
 
 /* Settles the pending event with this id: erases its credential in memory
  * and in the file, and sets *sent_on (may be NULL) to its sent_on.  Returns 1
@@ -97,6 +96,10 @@ int spool_compact(struct spool *sp) __attribute__((warn_unused_result));
 
 /* CRC-32 (IEEE 802.3, as zlib) of len bytes. */
 uint32_t spool_crc32(const uint8_t *data, size_t len);
+
+/* Writes ev as one record of SPOOL_RECORD_LEN bytes into rec (settled: with
+ * the credential erased and the settled flag set). */
+void spool_record_encode(const struct spool_event *ev, bool settled, uint8_t *rec);
 
 /* Parses one record of SPOOL_RECORD_LEN bytes.  Returns 0 and fills *ev and
  * *settled, or -1 when it is not an intact record. */

@@ -347,8 +347,8 @@ static int uplink_read(struct uplink *u, struct spool *sp, int64_t now_ms)
 {
 	for (;;) {
 		size_t done = 0, start = 0, i;
-		enum tls_io io = tls_conn_read(u->conn, u->rbuf + u->rlen, sizeof(u->rbuf) - u->rlen,
-					       &done);
+		enum tls_io io =
+			tls_conn_read(u->conn, u->rbuf + u->rlen, sizeof(u->rbuf) - u->rlen, &done);
 
 		switch (io) {
 		case TLS_IO_OK:

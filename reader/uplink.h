@@ -24,10 +24,10 @@
 #include "tls.h"
 
 #define UPLINK_MAX_CONTROLLERS 8
-#define UPLINK_WINDOW 64	    /* events sent and not yet acknowledged */
+#define UPLINK_WINDOW 64	       /* events sent and not yet acknowledged */
 #define UPLINK_CONNECT_TIMEOUT_MS 5000 /* TCP + TLS + WELCOME */
-#define UPLINK_PING_IDLE_MS 15000   /* PING after this long without a line from the controller */
-#define UPLINK_SILENCE_MS 10000	    /* dead when a PING gets no answer this long */
+#define UPLINK_PING_IDLE_MS 15000      /* PING after this long without a line from the controller */
+#define UPLINK_SILENCE_MS 10000	       /* dead when a PING gets no answer this long */
 #define UPLINK_BACKOFF_MIN_MS 250
 #define UPLINK_BACKOFF_MAX_MS 5000
 #define UPLINK_CLOCK_SKEW_WARN_MS 5000
@@ -54,12 +54,12 @@ struct uplink {
 	bool want_read, want_write;
 	int64_t retry_at_ms;
 	int64_t backoff_ms;
-	int64_t deadline_ms;  /* for connecting, or for an answer to PING */
-	int64_t last_io_ms;   /* last line received: sending proves nothing about the peer */
+	int64_t deadline_ms; /* for connecting, or for an answer to PING */
+	int64_t last_io_ms;  /* last line received: sending proves nothing about the peer */
 	bool ping_outstanding;
 	unsigned failures; /* attempts in a row that did not reach READY */
-	uint64_t conn_no;     /* numbers READY connections, from 1 */
-	size_t cursor;	      /* spool entries before it were considered for sending */
+	uint64_t conn_no;  /* numbers READY connections, from 1 */
+	size_t cursor;	   /* spool entries before it were considered for sending */
 	size_t in_flight;
 	char rbuf[PROTO_LINE_MAX * 2];
 	size_t rlen;

@@ -33,10 +33,10 @@ struct watch {
 	char *connstring;
 	uint8_t key[CREDENTIAL_KEY_LEN];
 
-	void *handle;		/* open device, or NULL */
-	int64_t next_open_ms;	/* when to try opening again */
+	void *handle;	      /* open device, or NULL */
+	int64_t next_open_ms; /* when to try opening again */
 	int64_t backoff_ms;
-	unsigned failures;	/* in a row */
+	unsigned failures; /* in a row */
 	bool card_in_field;
 	uint8_t card_credential[CREDENTIAL_LEN];
 	int misses;

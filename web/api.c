@@ -196,7 +196,7 @@ static void api_declare(struct api_call *c)
 			  "the body must be {\"site\": SITE, \"kind\": \"drill\"|\"emergency\", "
 			  "\"reason\": TEXT}");
 	} else {
-		char *argv[] = {"declare",    "--site",	  (char *)site, "--kind",
+		char *argv[] = {"declare",    "--site",	  (char *)site,	  "--kind",
 				(char *)kind, "--reason", (char *)reason, NULL};
 
 		webdb_ctl(session_conn(c->session), cmd_emergency_declare, 7, argv, false, false,
@@ -223,8 +223,7 @@ static void api_rules(struct api_call *c)
 {
 	char *argv[] = {"acknowledge", NULL};
 
-	webdb_ctl(session_conn(c->session), cmd_officer_acknowledge, 1, argv, false, false,
-		  c->reply);
+	webdb_ctl(session_conn(c->session), cmd_officer_acknowledge, 1, argv, false, false, c->reply);
 }
 
 static void api_acknowledge(struct api_call *c)
@@ -243,9 +242,8 @@ static void api_acknowledge(struct api_call *c)
 		goto out;
 	}
 	snprintf(number, sizeof(number), "%" JSON_INTEGER_FORMAT, json_integer_value(version));
-	text = webdb_json(session_conn(c->session),
-			  "SELECT sac.web_acknowledge($1::integer)", 1, values,
-			  "acknowledge the rules", c->reply);
+	text = webdb_json(session_conn(c->session), "SELECT sac.web_acknowledge($1::integer)", 1,
+			  values, "acknowledge the rules", c->reply);
 	if (text == NULL)
 		goto out;
 	doc = json_loads(text, 0, NULL);

@@ -6,14 +6,14 @@
 
 #include <string.h>
 
-#define ASSET_EMBED(sym, file)                                                                  \
-	__asm__(".section .rodata\n"                                                            \
-		".global " #sym "\n"                                                            \
-		".balign 16\n" #sym ":\n"                                                       \
-		".incbin \"" file "\"\n"                                                        \
-		".global " #sym "_end\n" #sym "_end:\n"                                         \
-		".byte 0\n"                                                                     \
-		".previous\n");                                                                 \
+#define ASSET_EMBED(sym, file)                          \
+	__asm__(".section .rodata\n"                    \
+		".global " #sym "\n"                    \
+		".balign 16\n" #sym ":\n"               \
+		".incbin \"" file "\"\n"                \
+		".global " #sym "_end\n" #sym "_end:\n" \
+		".byte 0\n"                             \
+		".previous\n");                         \
 	extern const unsigned char sym[], sym##_end[]
 
 ASSET_EMBED(asset_index_html, "web/assets/index.html");

@@ -27,8 +27,8 @@ static atomic_bool board_stopping;
 struct board_stream {
 	char session_id[SESSION_TOKEN_SIZE];
 	char emergency_id[24];
-	char *last;	 /* the last board sent */
-	char *pending;	 /* text not yet sent */
+	char *last;    /* the last board sent */
+	char *pending; /* text not yet sent */
 	size_t pending_len, pending_off;
 	int64_t next_poll_ms, last_send_ms;
 	bool finished; /* the last event is queued */

@@ -144,8 +144,7 @@ static enum MHD_Result server_queue(struct MHD_Connection *conn, unsigned status
 	return rc;
 }
 
-static enum MHD_Result server_static(struct MHD_Connection *conn, const char *method,
-				     const char *path)
+static enum MHD_Result server_static(struct MHD_Connection *conn, const char *method, const char *path)
 {
 	struct asset a;
 	struct web_reply reply = {0};
@@ -168,8 +167,8 @@ static enum MHD_Result server_static(struct MHD_Connection *conn, const char *me
 	return rc;
 }
 
-static enum MHD_Result server_api(struct MHD_Connection *conn, const char *method,
-				  const char *path, struct server_request *sr)
+static enum MHD_Result server_api(struct MHD_Connection *conn, const char *method, const char *path,
+				  struct server_request *sr)
 {
 	struct web_request req = {0};
 	struct web_reply reply;
@@ -195,19 +194,17 @@ static enum MHD_Result server_api(struct MHD_Connection *conn, const char *metho
 		if (r == NULL)
 			board_stream_free(reply.stream);
 	} else {
-		r = MHD_create_response_from_buffer(reply.body_len, reply.body,
-						    MHD_RESPMEM_MUST_COPY);
+		r = MHD_create_response_from_buffer(reply.body_len, reply.body, MHD_RESPMEM_MUST_COPY);
 	}
-	rc = server_queue(conn, reply.status, r,
-			  reply.status == 204 ? NULL : reply.content_type, reply.set_cookie);
+	rc = server_queue(conn, reply.status, r, reply.status == 204 ? NULL : reply.content_type,
+			  reply.set_cookie);
 	api_reply_free(&reply);
 	return rc;
 }
 
 static enum MHD_Result server_handle(void *cls, struct MHD_Connection *conn, const char *url,
-				     const char *method, const char *version,
-				     const char *upload_data, size_t *upload_data_size,
-				     void **req_cls)
+				     const char *method, const char *version, const char *upload_data,
+				     size_t *upload_data_size, void **req_cls)
 {
 	struct server_request *sr = *req_cls;
 
@@ -311,7 +308,8 @@ struct server *server_start(const struct web_config *cfg)
 	srv->cert_pem = server_read_file(cfg->certificate);
 	srv->key_pem = server_read_file(cfg->private_key);
 	if (srv->cert_pem == NULL || srv->key_pem == NULL) {
-		log_error("cannot read the %s %s", srv->cert_pem == NULL ? "certificate" : "private key",
+		log_error("cannot read the %s %s",
+			  srv->cert_pem == NULL ? "certificate" : "private key",
 			  srv->cert_pem == NULL ? cfg->certificate : cfg->private_key);
 		goto fail;
 	}
@@ -328,8 +326,8 @@ struct server *server_start(const struct web_config *cfg)
 			srv->key_pem, MHD_OPTION_HTTPS_PRIORITIES, SERVER_TLS_PRIORITIES,
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned)SERVER_MAX_CONNECTIONS,
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)SERVER_CONNECTION_TIMEOUT_S,
-			MHD_OPTION_NOTIFY_COMPLETED, server_completed, NULL,
-			MHD_OPTION_EXTERNAL_LOGGER, server_mhd_log, NULL, MHD_OPTION_END);
+			MHD_OPTION_NOTIFY_COMPLETED, server_completed, NULL, MHD_OPTION_EXTERNAL_LOGGER,
+			server_mhd_log, NULL, MHD_OPTION_END);
 		if (srv->daemons[i] == NULL) {
 			close(fd);
 			log_error("cannot serve HTTPS on %s:%d (libmicrohttpd refused the TLS "

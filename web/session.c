@@ -20,8 +20,8 @@ struct session {
 	unsigned groups;
 	PGconn *conn;
 	int64_t last_used_ms;
-	int refs;      /* the table's reference plus one per request; under table_lock */
-	bool ended;    /* removed from the table; under table_lock */
+	int refs;	      /* the table's reference plus one per request; under table_lock */
+	bool ended;	      /* removed from the table; under table_lock */
 	pthread_mutex_t lock; /* held by the request using conn */
 };
 

@@ -55,11 +55,11 @@ static unsigned signin_groups(PGconn *conn)
 
 	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
 		const char *values[] = {groups[i].name};
-		PGresult *res = PQexecParams(
-			conn,
-			"SELECT pg_catalog.pg_has_role(session_user, r.oid, 'MEMBER') "
-			"FROM pg_catalog.pg_roles r WHERE r.rolname = $1",
-			1, NULL, values, NULL, NULL, 0);
+		PGresult *res =
+			PQexecParams(conn,
+				     "SELECT pg_catalog.pg_has_role(session_user, r.oid, 'MEMBER') "
+				     "FROM pg_catalog.pg_roles r WHERE r.rolname = $1",
+				     1, NULL, values, NULL, NULL, 0);
 
 		if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
 		    strcmp(PQgetvalue(res, 0, 0), "t") == 0)
@@ -76,10 +76,10 @@ static PGconn *signin_connect(const char *role, const char *password, unsigned *
 	/* Later keywords override the conninfo's; no passfile and no GSSAPI, so
 	 * that nothing of sac-web's own environment can stand in for the
 	 * password. */
-	const char *keys[] = {"dbname",	    "user",	      "password",	 "application_name",
-			      "options",    "gssencmode",     "connect_timeout", NULL};
-	const char *values[] = {signin_database, role,	       password,	  "sac-web",
-				"-c TimeZone=UTC", "disable", "10",		  NULL};
+	const char *keys[] = {"dbname",	 "user",       "password",	  "application_name",
+			      "options", "gssencmode", "connect_timeout", NULL};
+	const char *values[] = {signin_database,   role,      password, "sac-web",
+				"-c TimeZone=UTC", "disable", "10",	NULL};
 	PGconn *conn = PQconnectdbParams(keys, values, 1);
 
 	if (conn == NULL)

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char *const web_config_keys[] = {"listen",	      "certificate",  "private_key",
-					      "database",     "session_idle", NULL};
+static const char *const web_config_keys[] = {"listen",	  "certificate",  "private_key",
+					      "database", "session_idle", NULL};
 
 /* The private key must be readable by its owner only, like every key of sac. */
 static void web_config_key_mode(const struct config_file *cf, const char *key_file,
@@ -39,7 +39,8 @@ static void web_config_database(const struct config_file *cf, const char *connin
 
 	opts = PQconninfoParse(conninfo, &err);
 	if (opts == NULL) {
-		config_problem(problems, cf->path, line, "'database' is not a libpq connection string%s%s",
+		config_problem(problems, cf->path, line,
+			       "'database' is not a libpq connection string%s%s",
 			       err != NULL ? ": " : "", err != NULL ? strtok(err, "\n") : "");
 		PQfreemem(err);
 		return;
@@ -69,8 +70,8 @@ int web_config_load(const char *path, struct web_config *cfg, struct config_prob
 		status = 3;
 		goto out;
 	}
-	n = config_get_endpoints(cf, "listen", true, cfg->listen_host, cfg->listen_port,
-				 WEB_MAX_LISTEN, problems);
+	n = config_get_endpoints(cf, "listen", true, cfg->listen_host, cfg->listen_port, WEB_MAX_LISTEN,
+				 problems);
 	cfg->listen_count = n > 0 ? n : 0;
 	value = config_get_file(cf, "certificate", true, problems);
 	cfg->certificate = value != NULL ? strdup(value) : NULL;

@@ -98,8 +98,8 @@ char *webdb_json(PGconn *conn, const char *sql, int nparams, const char *const *
 			 primary != NULL ? primary : "invalid value");
 		api_error(reply, 400, message);
 	} else {
-		snprintf(message, sizeof(message), "cannot %s: the database failed (SQLSTATE %s)",
-			 what, state[0] != '\0' ? state : "none");
+		snprintf(message, sizeof(message), "cannot %s: the database failed (SQLSTATE %s)", what,
+			 state[0] != '\0' ? state : "none");
 		api_error(reply, 503, message);
 	}
 	PQclear(res);

@@ -3,7 +3,6 @@
  * bytes: every input is consumed to the end without a crash or overread,
  * every command gets an answer that frames correctly, and no answer ever
  * carries a status byte with bit 0x80 (libnfc aborts on those).
- * links: tests/pn532-sim/pn532_frame.c tests/pn532-sim/pn532_chip.c
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -46,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    (n < 2 || (answer[1] & 0x80)))
 				abort();
 			len = pn532_frame_build(answer, (size_t)n, out, sizeof(out));
-			if (len < 0)
+			if (len < 9)
 				abort();
 			/* The chip's frame must parse back as a frame once its TFI D5
 			 * is made the host's D4 (and the data checksum one larger);

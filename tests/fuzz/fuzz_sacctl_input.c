@@ -3,7 +3,6 @@
  * prints from the database, on arbitrary bytes: the badge UID and TIME
  * parsers must never read past the text, and every output format must stay
  * well-formed (JSON: no raw control character; text: none either).
- * links: ctl/badgeuid.c ctl/timearg.c ctl/output.c
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -2,7 +2,6 @@
  * fuzz_spool — the spool loader on arbitrary file contents: any bytes must
  * load (corrupt stretches skipped) without a crash, leak or overread, and
  * what loads must survive compaction and a second load unchanged.
- * links: reader/spool.c
  */
 #include <stddef.h>
 #include <stdint.h>

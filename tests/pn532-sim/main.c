@@ -209,8 +209,7 @@ static void sim_execute(struct sim *sim, struct sim_client *client, const char *
 	case SIM_STATUS:
 		snprintf(reply, sizeof(reply), "ok card=%s muted=%d commands=%llu polls=%llu\n",
 			 sim->chip.card_present ? "present" : "absent", sim->muted ? 1 : 0,
-			 (unsigned long long)sim->chip.commands,
-			 (unsigned long long)sim->chip.polls);
+			 (unsigned long long)sim->chip.commands, (unsigned long long)sim->chip.polls);
 		sim_reply(client, reply);
 		return;
 	case SIM_WAIT_POLLS:
@@ -496,9 +495,12 @@ out:
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"pty-file", required_argument, NULL, 'p'}, {"control", required_argument, NULL, 'c'},
-		{"uid", required_argument, NULL, 'u'},	    {"send", required_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'},	    {"version", no_argument, NULL, 'V'},
+		{"pty-file", required_argument, NULL, 'p'},
+		{"control", required_argument, NULL, 'c'},
+		{"uid", required_argument, NULL, 'u'},
+		{"send", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *pty_file = NULL, *control = NULL, *uid = NULL, *send = NULL;

@@ -28,9 +28,9 @@ struct pn532_chip {
 	bool card_present;
 	struct pn532_card card;
 	bool field_on;
-	bool selected; /* the card was activated by the last InListPassiveTarget */
-	uint64_t commands;  /* every command answered */
-	uint64_t polls;	    /* InListPassiveTarget and InAutoPoll answered */
+	bool selected;			    /* the card was activated by the last InListPassiveTarget */
+	uint64_t commands;		    /* every command answered */
+	uint64_t polls;			    /* InListPassiveTarget and InAutoPoll answered */
 	uint16_t reg_addr[PN532_REGISTERS]; /* registers written, for ReadRegister */
 	uint8_t reg_value[PN532_REGISTERS];
 	size_t reg_count;

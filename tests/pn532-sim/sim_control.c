@@ -39,7 +39,7 @@ int sim_control_parse(const char *line, size_t len, struct sim_control_cmd *cmd,
 		const char *name;
 		enum sim_control_verb verb;
 	} simple[] = {
-		{"remove", SIM_REMOVE}, {"mute", SIM_MUTE},	{"unmute", SIM_UNMUTE},
+		{"remove", SIM_REMOVE}, {"mute", SIM_MUTE},	  {"unmute", SIM_UNMUTE},
 		{"error", SIM_ERROR},	{"garbage", SIM_GARBAGE}, {"status", SIM_STATUS},
 		{"quit", SIM_QUIT},
 	};

@@ -217,8 +217,8 @@ static void test_credential_key(void **state)
 	assert_non_null(strstr(err, "No such file"));
 }
 
-static const char *const purge_keys[] = {"database", "interval", "access_max_age", "video_dir",
-					 "video_max_age", NULL};
+static const char *const purge_keys[] = {"database",  "interval",      "access_max_age",
+					 "video_dir", "video_max_age", NULL};
 
 static void test_config_good(void **state)
 {
@@ -250,9 +250,8 @@ static void test_config_good(void **state)
 	assert_int_equal(config_get_duration(cf, "access_max_age", 86400, 86400, &seconds, &problems),
 			 0);
 	assert_int_equal(seconds, 43200);
-	assert_int_equal(config_get_duration(cf, "video_max_age", 2592000, 2592000, &seconds,
-					     &problems),
-			 0);
+	assert_int_equal(
+		config_get_duration(cf, "video_max_age", 2592000, 2592000, &seconds, &problems), 0);
 	assert_int_equal(seconds, 2592000);
 	assert_null(config_get_string(cf, "video_dir", false, &problems));
 	assert_int_equal(problems.count, 0);
@@ -291,7 +290,8 @@ static void test_config_every_problem(void **state)
 	assert_non_null(strstr(problems.items[2], ":4: syntax error"));
 	assert_non_null(strstr(problems.items[3], ":7: 'interval' is set again (first set on line 6)"));
 	assert_non_null(strstr(problems.items[4], ":8: unknown section [printer]"));
-	assert_non_null(strstr(problems.items[5], ":5: 'access_max_age' is 25h, longer than the legal limit of 24h"));
+	assert_non_null(strstr(problems.items[5],
+			       ":5: 'access_max_age' is 25h, longer than the legal limit of 24h"));
 	assert_non_null(strstr(problems.items[6], ":6: 'interval' must be a positive duration"));
 	assert_non_null(strstr(problems.items[7], "missing required key 'database' in [purge]"));
 	config_file_free(cf);

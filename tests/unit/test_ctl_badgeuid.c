@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "badgeuid.h"
+#include "../../ctl/badgeuid.h"
 
 static void test_forms(void **state)
 {
@@ -32,10 +32,21 @@ static void test_forms(void **state)
 static void test_refuses(void **state)
 {
 	static const char *const bad[] = {
-		"",		"04",		  "04a21b",	       "04a21b7c11",
-		"04a21b7c1",	"04:a2:1b:7c:",	  ":04:a2:1b:7c",      "04::a2:1b:7c",
-		"0g:a2:1b:7c",	"04 a2 1b 7c",	  "04-a2-1b-7c",       "0102030405060708090a0b",
-		"04a21b7c\n",	"0:4a:21:b7:c",	  "00:11:22:33:44:55:66:77:88:99:aa",
+		"",
+		"04",
+		"04a21b",
+		"04a21b7c11",
+		"04a21b7c1",
+		"04:a2:1b:7c:",
+		":04:a2:1b:7c",
+		"04::a2:1b:7c",
+		"0g:a2:1b:7c",
+		"04 a2 1b 7c",
+		"04-a2-1b-7c",
+		"0102030405060708090a0b",
+		"04a21b7c\n",
+		"0:4a:21:b7:c",
+		"00:11:22:33:44:55:66:77:88:99:aa",
 	};
 	uint8_t uid[CREDENTIAL_UID_MAX];
 	size_t i, len;

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "output.h"
+#include "../../ctl/output.h"
 
 /* Prints t and returns what was printed (caller frees). */
 static char *render(const struct out_table *t, enum out_format format, bool record)
@@ -59,9 +59,10 @@ static void test_json_list(void **state)
 	char *s = render(t, OUT_JSON, false);
 
 	(void)state;
-	assert_string_equal(s, "[{\"id\": \"a \\\"q\\\" \\\\ é\\n\\u0001\", \"n\": 42, \"ok\": true, "
-			       "\"at\": \"2026-11-23T10:00:00Z\"},\n"
-			       " {\"id\": \"b,c\", \"n\": \"not a number\", \"ok\": false, \"at\": null}]\n");
+	assert_string_equal(
+		s, "[{\"id\": \"a \\\"q\\\" \\\\ é\\n\\u0001\", \"n\": 42, \"ok\": true, "
+		   "\"at\": \"2026-11-23T10:00:00Z\"},\n"
+		   " {\"id\": \"b,c\", \"n\": \"not a number\", \"ok\": false, \"at\": null}]\n");
 	free(s);
 	out_table_free(t);
 }
@@ -99,8 +100,9 @@ static void test_json_record_with_lists(void **state)
 	assert_int_equal(out_attach(t, "persons", child), 0);
 	assert_int_equal(out_attach(t, "others", empty), 0);
 	s = render(t, OUT_JSON, true);
-	assert_string_equal(s, "{\"site\": \"hq\", \"present\": 2, \"persons\": [{\"zone\": \"lobby\"}], "
-			       "\"others\": []}\n");
+	assert_string_equal(s,
+			    "{\"site\": \"hq\", \"present\": 2, \"persons\": [{\"zone\": \"lobby\"}], "
+			    "\"others\": []}\n");
 	free(s);
 	s = render(t, OUT_TEXT, true);
 	assert_string_equal(s, "site:    hq\npresent: 2\npersons:\n  zone\n  lobby\nothers: none\n");
@@ -156,7 +158,7 @@ static void test_misuse(void **state)
 	free(buf);
 	assert_int_equal(out_row(t), 0);
 	assert_int_equal(out_cell(t, "x"), 0);
-	assert_int_equal(out_cell(t, "y"), -1); /* more cells than columns */
+	assert_int_equal(out_cell(t, "y"), -1);		      /* more cells than columns */
 	assert_int_equal(out_column(t, "b", OUT_STRING), -1); /* after the first row */
 	assert_int_equal(out_format_parse("json", &f), 0);
 	assert_int_equal(f, OUT_JSON);

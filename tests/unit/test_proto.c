@@ -104,7 +104,8 @@ static void test_parse_refuses(void **state)
 	assert_refused("EVENT " EID " -1 " CRED, "bad time");
 	assert_refused("EVENT " EID " 1234567890123456 " CRED, "bad time");
 	assert_refused("EVENT " EID " 1 " CRED "0", "bad credential");
-	assert_refused("EVENT " EID " 1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeefg",
+	assert_refused("EVENT " EID
+		       " 1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeefg",
 		       "bad credential");
 	assert_refused("ACK " EID " MAYBE", "bad verdict");
 	assert_refused("ERR x", "wrong number of fields");

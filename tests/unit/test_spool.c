@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../reader/spool.c"
+#include "../../reader/spool.h"
 
 struct fixture {
 	char dir[64];
@@ -31,8 +31,10 @@ static int setup(void **state)
 	if (f == NULL)
 		return -1;
 	strcpy(f->dir, "/tmp/sac-test-spool.XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (mkdtemp(f->dir) == NULL) {
+		free(f);
 		return -1;
+	}
 	snprintf(f->path, sizeof(f->path), "%s/reader.spool", f->dir);
 	*state = f;
 	return 0;

@@ -91,12 +91,16 @@ static int tree_setup(void **state)
 	struct tree *t = calloc(1, sizeof(*t));
 	char base[] = "/tmp/sac-videostore.XXXXXX";
 
-	if (t == NULL || mkdtemp(base) == NULL)
+	if (t == NULL || mkdtemp(base) == NULL) {
+		free(t);
 		return -1;
+	}
 	snprintf(t->root, sizeof(t->root), "%s/video", base);
 	snprintf(t->outside, sizeof(t->outside), "%s/outside", base);
-	if (mkdir(t->root, 0700) != 0 || mkdir(t->outside, 0700) != 0)
+	if (mkdir(t->root, 0700) != 0 || mkdir(t->outside, 0700) != 0) {
+		free(t);
 		return -1;
+	}
 	t->now = (int64_t)time(NULL);
 	*state = t;
 	return 0;
@@ -108,8 +112,7 @@ static int tree_teardown(void **state)
 	char cmd[256];
 
 	/* The tree's parent is ours alone (mkdtemp). */
-	snprintf(cmd, sizeof(cmd), "chmod -R u+rwx '%.*s' && rm -rf '%.*s'", 40, t->root, 40,
-		 t->root);
+	snprintf(cmd, sizeof(cmd), "chmod -R u+rwx '%.*s' && rm -rf '%.*s'", 40, t->root, 40, t->root);
 	if (system(cmd) != 0)
 		return -1;
 	*strrchr(t->outside, '/') = '\0';

@@ -10,10 +10,11 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
-#include "../../reader/spool.c"
-#include "../../reader/watch.c"
+#include "../../reader/spool.h"
+#include "../../reader/watch.h"
 
 /* The fake device: a script of poll results, one per call. */
 struct fake {
@@ -40,8 +41,8 @@ static void *fake_open(void *ctx, const char *connstring, char *err, size_t err_
 
 static struct fake *fake_current;
 
-static enum device_poll fake_poll(void *handle, uint8_t uid[DEVICE_UID_MAX], size_t *uid_len,
-				  char *err, size_t err_size)
+static enum device_poll fake_poll(void *handle, uint8_t uid[DEVICE_UID_MAX], size_t *uid_len, char *err,
+				  size_t err_size)
 {
 	struct fake *f = fake_current;
 	char c = f->script[f->pos] != '\0' ? f->script[f->pos++] : '-';
