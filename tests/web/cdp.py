@@ -26,7 +26,7 @@ class CDPError(Exception):
 
 
 class Browser:
-    def __init__(self, spki_pin=None, binary=None, timeout=60):
+    def __init__(self, spki_pin=None, binary=None, timeout=120):
         self.timeout = timeout
         self.binary = binary or shutil.which("chromium") or "/usr/bin/chromium"
         self.profile = tempfile.mkdtemp(prefix="sac-chromium.")
@@ -143,21 +143,21 @@ class Page:
             raise CDPError("navigation to %s failed: %s" % (url, result["errorText"]))
         self.wait("document.readyState === 'complete'")
 
-    def eval(self, expression):
+    def eval(self, expression, timeout=None):
         """The value of a JavaScript expression (awaited if a promise)."""
         r = self.send("Runtime.evaluate", {"expression": expression, "awaitPromise": True,
-                                           "returnByValue": True})
+                                           "returnByValue": True}, timeout=timeout)
         if "exceptionDetails" in r:
             raise CDPError("script failed: %s" % r["exceptionDetails"].get("exception", {})
                            .get("description", r["exceptionDetails"].get("text")))
         return r.get("result", {}).get("value")
 
-    def wait(self, expression, timeout=30):
+    def wait(self, expression, timeout=60):
         """Waits until the expression is truthy; returns its value."""
         deadline = time.monotonic() + timeout
         while True:
             try:
-                value = self.eval(expression)
+                value = self.eval(expression, timeout=max(1.0, min(15.0, deadline - time.monotonic())))
             except CDPError:
                 value = None
             if value:
