@@ -93,13 +93,6 @@ check_eq "… as its own role on the database" "$(web_backends off1)" 1
 # --- no session, CSRF ---------------------------------------------------------------------
 check_eq "no session: 401" "$(web_curl "$WEB_URL/api/headcount?site=hq")" 401
 check_eq "a made-up session: 401" "$(web_curl -b "__Host-sac_session=$(printf '%064d' 7)" "$WEB_URL/api/headcount?site=hq")" 401
-check_eq "POST /api/emergencies without X-CSRF-Token: 403" \
-    "$(CSRF_off1='' web_api POST /api/emergencies '{"site": "hq", "kind": "drill", "reason": "monthly drill"}')" 403
-check_match "… says why" "$(web_body)" "X-CSRF-Token"
-check_eq "… nothing was declared" "$(sql -c 'SELECT count(*) FROM sac.emergencies')" 0
-check_eq "a wrong token: 403" \
-    "$(CSRF_off1=$(printf '%064d' 1) web_api POST /api/emergencies '{"site": "hq", "kind": "drill", "reason": "x"}')" 403
-
 # --- refused by policy ----------------------------------------------------------------------
 check_eq "declare before acknowledging the rules: 403" \
     "$(web_api POST /api/emergencies '{"site": "hq", "kind": "drill", "reason": "monthly drill"}')" 403
@@ -110,6 +103,14 @@ check_match "… the rules text" "$(json_get 'd["rules"]')" "Sole purpose"
 check_eq "acknowledging an older version: 403" "$(web_api POST /api/rules/acknowledge '{"rules_version": 999}')" 403
 check_eq "acknowledging the version shown: 200" "$(web_api POST /api/rules/acknowledge "{\"rules_version\": $version}")" 200
 check_eq "… recorded" "$(sql -c "SELECT count(*) FROM sac.acknowledgements WHERE role_name = 'off1'")" 1
+# CSRF: requests that the database would allow, refused for want of the token.
+check_eq "POST /api/emergencies without X-CSRF-Token: 403" \
+    "$(CSRF_off1='' web_api POST /api/emergencies '{"site": "hq", "kind": "drill", "reason": "monthly drill"}')" 403
+check_match "… says why" "$(web_body)" "X-CSRF-Token"
+check_eq "… nothing was declared" "$(sql -c 'SELECT count(*) FROM sac.emergencies')" 0
+check_eq "a wrong token: 403" \
+    "$(CSRF_off1=$(printf '%064d' 1) web_api POST /api/emergencies '{"site": "hq", "kind": "drill", "reason": "x"}')" 403
+
 check_eq "GET /api/sites: the officer's site, ready" "$(web_api GET /api/sites >/dev/null; json_get '[(s["site"], s["standing"]) for s in d]')" "[('hq', 'ready')]"
 check_eq "headcount without an open emergency: 403" "$(web_api GET '/api/headcount?site=hq')" 403
 check_match "… says why" "$(web_body)" "no emergency or drill is open at site hq"

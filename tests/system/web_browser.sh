@@ -78,6 +78,7 @@ while IFS= read -r line; do
     case "$line" in
         "ok - "*) ok "${line#ok - }" ;;
         "not ok - "*) not_ok "${line#not ok - }" ;;
+        "# "*) echo "$line" ;;
     esac
 done <"$T_DIR/browser.out"
 check_eq "the browser run completed" "$rc" 0

@@ -170,7 +170,16 @@ class Page:
         params = {"format": "png"}
         if full_page:
             params["captureBeyondViewport"] = True
-        data = self.send("Page.captureScreenshot", params)["data"]
+        # A page in the background draws no frames, and a screenshot waits for
+        # one: bring this page to the front first, and retry once.
+        for attempt in (1, 2):
+            self.send("Page.bringToFront")
+            try:
+                data = self.send("Page.captureScreenshot", params, timeout=30)["data"]
+                break
+            except CDPError:
+                if attempt == 2:
+                    raise
         with open(path, "wb") as f:
             f.write(base64.b64decode(data))
 

@@ -120,7 +120,10 @@ def main():
 
         phone.eval("window.__sac_no_reload = 1")
         subprocess.run(a.tap, shell=True, check=True)
+        tapped_at = time.monotonic()
         changed = phone.wait("document.getElementById('count-accounted').textContent === '1'", 30)
+        # Reported, not asserted: the machine running the tests may be busy.
+        print("# the board changed %.1f s after the tap was read" % (time.monotonic() - tapped_at), flush=True)
         check("a tap at the muster reader changes the board", changed)
         check("… without a reload of the page", phone.eval("window.__sac_no_reload === 1"))
         check("… one fewer unaccounted",
@@ -138,10 +141,12 @@ def main():
         check("the same board on a 1280 px screen", text_of(desk, "count-unaccounted") == str(len(names) - 1))
         shot(desk, "web-board-1280.png")
 
-        status = phone.eval("fetch('/api/emergencies', {method: 'POST', headers: {'Content-Type': "
-                            "'application/json'}, body: JSON.stringify({site: 'hq', kind: 'drill', "
-                            "reason: 'x'})}).then(r => r.status)")
+        # The same close the page's button makes, without the CSRF token.
+        status = phone.eval("fetch('/api/emergencies/' + state.boardId + '/close', {method: 'POST'})"
+                            ".then(r => r.status)")
         check("a state-changing request without the CSRF token is refused (403)", status == 403, status)
+        check("… and the drill is still open", phone.eval("document.getElementById('board-state')"
+                                                         ".textContent.startsWith('live')"))
 
         click(phone, "close")
         wait_visible(phone, "close-confirm")

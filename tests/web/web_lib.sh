@@ -46,7 +46,7 @@ web_start() {
     spawn "$T_BIN/sac-web" -c "$T_DIR/web.conf" 2>>"$T_DIR/web.log"
     WEB_PID=$T_LAST_PID
     WEB_URL="https://localhost:$WEB_PORT"
-    wait_for 20 grep -q 'started' "$T_DIR/web.log" || { cat "$T_DIR/web.log" >&2; return 1; }
+    wait_for 60 grep -q 'started' "$T_DIR/web.log" || { echo "# sac-web did not start:"; sed 's/^/#   /' "$T_DIR/web.log"; return 1; }
 }
 
 web_curl() {
