@@ -31,6 +31,11 @@ PGconn *db_connect(const char *conninfo, const char *application_name, char *err
 	return conn;
 }
 
+bool db_connect_refused(const char *err)
+{
+	return strstr(err, "permission denied for database") != NULL;
+}
+
 const char *db_sqlstate(const PGresult *res)
 {
 	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;

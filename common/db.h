@@ -14,6 +14,13 @@
  * connection, or NULL with libpq's reason in err. */
 PGconn *db_connect(const char *conninfo, const char *application_name, char *err, size_t err_size);
 
+/* True when err, db_connect's reason, says the server refused the login
+ * role the database (42501 "permission denied for database": it lacks
+ * CONNECT, i.e. it is in no sac group role).  libpq reports no SQLSTATE
+ * for a failed connection, so this reads the server's (untranslated,
+ * lc_messages is the server's) primary message. */
+bool db_connect_refused(const char *err);
+
 /* The SQLSTATE of res ("" when none). */
 const char *db_sqlstate(const PGresult *res);
 

@@ -1,7 +1,9 @@
 /*
- * cmd_audit — `sacctl audit verify|log`, for auditors (sac_auditor):
- * whether retention is being enforced (paragraph 27(c)) and the audit log
- * itself.  The database gives ages and counts only (sac.retention_status);
+ * cmd_audit — `sacctl audit verify|log|anchor`, for auditors (sac_auditor):
+ * whether retention is being enforced (paragraph 27(c)), the audit log
+ * itself, and its chain's head as one line to keep off the host
+ * (sac-anchor:SEQ:HASH), which `audit verify --anchor LINE` checks the
+ * chain still holds: a chain cut at its tail keeps verifying on its own.  The database gives ages and counts only (sac.retention_status);
  * the compliance rules are applied here, where the video store can be
  * checked too.  Nothing here ever sees personal data.
  */
@@ -34,6 +36,11 @@ struct audit_status {
 	int64_t first_broken_row;
 	const char *last_purge_at; /* NULL when never */
 	const char *checked_at;
+	int64_t unchained;		/* records not chained yet */
+	int64_t oldest_unchained_age_s; /* -1 when none */
+	const char *head_seq;		/* NULL when the chain is empty */
+	const char *head_hash;
+	const char *anchor; /* NULL: no anchor given; "held" or "gone" */
 };
 
 struct audit_video {
@@ -68,6 +75,11 @@ static void audit_status_read(const PGresult *res, struct audit_status *st)
 	st->first_broken_row = audit_int(res, "first_broken_audit_row");
 	st->last_purge_at = audit_field(res, "last_purge_at");
 	st->checked_at = audit_field(res, "checked_at");
+	st->unchained = audit_int(res, "unchained_audit_rows");
+	st->oldest_unchained_age_s = audit_int(res, "oldest_unchained_age_s");
+	st->head_seq = audit_field(res, "chain_head_seq");
+	st->head_hash = audit_field(res, "chain_head_hash");
+	st->anchor = audit_field(res, "anchor");
 	if (st->max_age_s <= 0)
 		st->max_age_s = AUDIT_ACCESS_MAX_AGE_S;
 	if (st->interval_s <= 0)
@@ -126,6 +138,16 @@ static int audit_judge(const struct audit_status *st, const struct audit_video *
 				      "the audit log's hash chain does not verify from row %" PRId64
 				      ": a record was altered, removed or inserted",
 				      st->first_broken_row);
+	if (st->anchor != NULL && strcmp(st->anchor, "held") != 0)
+		rc |= audit_violation(v, "audit_anchor",
+				      "the audit chain no longer holds the anchor given: records at or "
+				      "before it were removed or altered (the chain was cut)");
+	if (st->oldest_unchained_age_s > stale)
+		rc |= audit_violation(
+			v, "audit_unchained",
+			"%" PRId64 " audit record(s) are not chained after %" PRId64
+			" s, more than two intervals: a session is keeping the chain busy",
+			st->unchained, st->oldest_unchained_age_s);
 	if (video->dir != NULL && video->stats.files_expired > 0)
 		rc |= audit_violation(v, "video_max_age",
 				      "%" PRIu64 " file(s) in the video store are older than 30 days "
@@ -153,6 +175,9 @@ static int audit_column_set(struct out_table *t)
 		{"presence_unerased_changes", OUT_NUMBER},
 		{"audit_chain", OUT_STRING},
 		{"first_broken_audit_row", OUT_NUMBER},
+		{"audit_head", OUT_STRING},
+		{"unchained_audit_rows", OUT_NUMBER},
+		{"anchor", OUT_STRING},
 		{"video_dir", OUT_STRING},
 		{"video_files", OUT_NUMBER},
 		{"video_files_over_limit", OUT_NUMBER},
@@ -180,7 +205,10 @@ static int audit_report_row(struct out_table *t, bool compliant, const struct au
 			    const struct audit_video *video)
 {
 	bool checked = video->dir != NULL;
+	char head[128] = "";
 
+	if (st->head_seq != NULL && st->head_hash != NULL)
+		snprintf(head, sizeof(head), "sac-anchor:%s:%s", st->head_seq, st->head_hash);
 	if (out_row(t) != 0 || out_cell(t, compliant ? "true" : "false") != 0 ||
 	    out_cell(t, st->checked_at) != 0 ||
 	    audit_cell_int(t, st->oldest_access_age_s, st->oldest_access_age_s >= 0) != 0 ||
@@ -189,6 +217,8 @@ static int audit_report_row(struct out_table *t, bool compliant, const struct au
 	    audit_cell_int(t, st->presence_unerased, st->presence_unerased >= 0) != 0 ||
 	    out_cell(t, st->first_broken_row >= 0 ? "broken" : "intact") != 0 ||
 	    audit_cell_int(t, st->first_broken_row, st->first_broken_row >= 0) != 0 ||
+	    out_cell(t, st->head_seq != NULL ? head : NULL) != 0 ||
+	    audit_cell_int(t, st->unchained, st->unchained >= 0) != 0 || out_cell(t, st->anchor) != 0 ||
 	    out_cell(t, video->dir) != 0 ||
 	    audit_cell_int(t, (int64_t)video->stats.files_seen, checked) != 0 ||
 	    audit_cell_int(t, (int64_t)video->stats.files_expired, checked) != 0 ||
@@ -197,14 +227,42 @@ static int audit_report_row(struct out_table *t, bool compliant, const struct au
 	return 0;
 }
 
+/* "sac-anchor:SEQ:HASH" (SEQ 1 to 18 digits, HASH 64 lower-case hex digits)
+ * into its parts.  Returns 0, or -1 for anything else. */
+static int audit_anchor_parse(const char *line, char *seq, size_t seq_size, char *hash)
+{
+	static const char prefix[] = "sac-anchor:";
+	const char *p = line + sizeof(prefix) - 1;
+	size_t digits, i;
+
+	if (strncmp(line, prefix, sizeof(prefix) - 1) != 0)
+		return -1;
+	digits = strspn(p, "0123456789");
+	if (digits == 0 || digits > 18 || digits >= seq_size || p[digits] != ':')
+		return -1;
+	memcpy(seq, p, digits);
+	seq[digits] = '\0';
+	p += digits + 1;
+	if (strlen(p) != 64)
+		return -1;
+	for (i = 0; i < 64; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			return -1;
+	memcpy(hash, p, 65);
+	return 0;
+}
+
 int cmd_audit_verify(struct ctl *ctl, int argc, char **argv)
 {
 	static const struct ctldb_purpose purpose = {"read the retention status", "sac_auditor"};
-	const char *video_dir = NULL;
+	const char *video_dir = NULL, *anchor = NULL;
 	const struct ctl_arg args[] = {
 		{.name = "video-dir", .value = &video_dir},
+		{.name = "anchor", .value = &anchor},
 		{0},
 	};
+	char anchor_seq[24], anchor_hash[65];
+	const char *anchor_params[2] = {NULL, NULL};
 	struct audit_status st;
 	struct audit_video video;
 	struct out_table *report = NULL, *violations = NULL;
@@ -213,6 +271,13 @@ int cmd_audit_verify(struct ctl *ctl, int argc, char **argv)
 
 	if (!ctl_args_parse(ctl, argc, argv, args, &status))
 		return status;
+	if (anchor != NULL) {
+		if (audit_anchor_parse(anchor, anchor_seq, sizeof(anchor_seq), anchor_hash) != 0)
+			return ctl_usage_error(ctl, "--anchor must be a line printed by "
+						    "'sacctl audit anchor' (sac-anchor:SEQ:HASH)");
+		anchor_params[0] = anchor_seq;
+		anchor_params[1] = anchor_hash;
+	}
 	memset(&video, 0, sizeof(video));
 	video.oldest_age_s = -1;
 	if (video_dir != NULL) {
@@ -227,7 +292,8 @@ int cmd_audit_verify(struct ctl *ctl, int argc, char **argv)
 		if (video.stats.oldest_mtime != INT64_MAX)
 			video.oldest_age_s = now - video.stats.oldest_mtime;
 	}
-	status = ctldb_call(ctl, &purpose, "SELECT * FROM sac.retention_status()", 0, NULL, &res);
+	status = ctldb_call(ctl, &purpose, "SELECT * FROM sac.retention_status($1::bigint, $2)", 2,
+			    anchor_params, &res);
 	if (status != CTL_EXIT_OK)
 		return status;
 	if (PQntuples(res) != 1) {
@@ -284,6 +350,31 @@ int cmd_audit_log(struct ctl *ctl, int argc, char **argv)
 	if (status != CTL_EXIT_OK)
 		return status;
 	status = ctldb_print(ctl, res, false);
+	PQclear(res);
+	return status;
+}
+
+int cmd_audit_anchor(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct ctldb_purpose purpose = {"read the audit chain's head", "sac_auditor"};
+	const struct ctl_arg args[] = {{0}};
+	PGresult *res = NULL;
+	int status;
+
+	if (!ctl_args_parse(ctl, argc, argv, args, &status))
+		return status;
+	status = ctldb_call(ctl, &purpose, "SELECT anchor, seq, chained_at FROM sac.audit_anchor()", 0,
+			    NULL, &res);
+	if (status != CTL_EXIT_OK)
+		return status;
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+		status = ctl_fail(CTL_EXIT_ENV, "the audit chain is empty");
+	} else if (ctl->format == OUT_TEXT) {
+		/* The bare line, to be kept off the host. */
+		status = printf("%s\n", PQgetvalue(res, 0, 0)) < 0 ? CTL_EXIT_ENV : CTL_EXIT_OK;
+	} else {
+		status = ctldb_print(ctl, res, true);
+	}
 	PQclear(res);
 	return status;
 }

@@ -274,7 +274,7 @@ int cmd_db_migrate(struct ctl *ctl, int argc, char **argv)
 		goto out;
 	}
 	out_set_header(t, false);
-	status = ctldb_connect(ctl);
+	status = ctldb_connect(ctl, &migrate_purpose);
 	for (k = 0; status == CTL_EXIT_OK && k < sizeof(migrate_prologue) / sizeof(*migrate_prologue);
 	     k++)
 		status = migrate_simple(ctl, migrate_prologue[k]);

@@ -394,6 +394,44 @@ out:
 	return status;
 }
 
+int cmd_emergency_confirm(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct ctldb_purpose purpose = {"confirm drills",
+						     "a second certified officer of the site"};
+	static const struct column_spec columns[] = {
+		{"emergency_id", OUT_NUMBER}, {"confirmed", OUT_BOOL}, {NULL, 0}};
+	const char *id = NULL;
+	const struct ctl_arg args[] = {
+		{.name = "ID", .positional = true, .required = true, .value = &id},
+		{0},
+	};
+	PGresult *res = NULL;
+	struct out_table *t = NULL;
+	int status;
+
+	if (!ctl_args_parse(ctl, argc, argv, args, &status))
+		return status;
+	if (!id_ok(id))
+		return ctl_usage_error(ctl, "ID must be an emergency id (a number)");
+	status = ctldb_call(ctl, &purpose, "SELECT refusal FROM sac.emergency_confirm($1)", 1, &id,
+			    &res);
+	if (status != CTL_EXIT_OK)
+		return status;
+	if (!shape_ok(res, 1, &status) || refused(res, 0, 0, &status))
+		goto out;
+	t = out_table_new();
+	if (t == NULL || add_columns(t, columns) != 0 || out_row(t) != 0 || out_cell(t, id) != 0 ||
+	    out_cell(t, "true") != 0) {
+		status = ctl_fail(CTL_EXIT_ENV, "out of memory");
+		goto out;
+	}
+	status = ctl_print_record(ctl, t);
+out:
+	out_table_free(t);
+	PQclear(res);
+	return status;
+}
+
 /* --- headcount ------------------------------------------------------------- */
 
 /* The columns of sac.headcount, in this order. */

@@ -3,6 +3,7 @@
  * of a site, whether the controller hears from them, and how many taps they
  * denied per hour (counts only: a denial stores no credential).
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
@@ -84,8 +85,9 @@ int cmd_reader_list(struct ctl *ctl, int argc, char **argv)
 
 int cmd_reader_denials(struct ctl *ctl, int argc, char **argv)
 {
-	static const struct ctldb_purpose purpose = {"read denial counts", "sac_admin"};
+	static const struct ctldb_purpose purpose = {"read denial counts", "sac_admin or sac_auditor"};
 	const char *since = NULL;
+	int row, suppressed = 0;
 	const struct ctl_arg args[] = {
 		{.name = "since", .value = &since},
 		{0},
@@ -99,11 +101,19 @@ int cmd_reader_denials(struct ctl *ctl, int argc, char **argv)
 		return ctl_usage_error(ctl, "--since must be an ISO-8601 date or date-time, "
 					    "e.g. 2026-12-31 or 2026-12-31T18:00:00Z");
 	status = ctldb_call(ctl, &purpose,
-			    "SELECT reader, site, hour, denials FROM sac.denial_counts($1)", 1, &since,
-			    &res);
+			    "SELECT reader, site, hour, denials, suppressed FROM sac.denial_counts($1)",
+			    1, &since, &res);
 	if (status != CTL_EXIT_OK)
 		return status;
 	status = ctldb_print(ctl, res, false);
+	for (row = 0; row < PQntuples(res); row++)
+		suppressed += strcmp(PQgetvalue(res, row, 4), "t") == 0;
+	if (status == CTL_EXIT_OK && suppressed > 0 && ctl->format == OUT_TEXT &&
+	    printf("note: %d reader-hour(s) had fewer than 3 denials; their counts are suppressed "
+		   "(an administrator sees no count that could single out one person; auditors "
+		   "see exact counts)\n",
+		   suppressed) < 0)
+		status = CTL_EXIT_ENV;
 	PQclear(res);
 	return status;
 }

@@ -16,6 +16,7 @@ int cmd_db_migrate(struct ctl *ctl, int argc, char **argv);
 
 /* cmd_site.c */
 int cmd_site_add(struct ctl *ctl, int argc, char **argv);
+int cmd_site_drill_confirm(struct ctl *ctl, int argc, char **argv);
 
 /* cmd_reader.c */
 int cmd_reader_add(struct ctl *ctl, int argc, char **argv);
@@ -36,10 +37,16 @@ int cmd_officer_revoke(struct ctl *ctl, int argc, char **argv);
 int cmd_officer_acknowledge(struct ctl *ctl, int argc, char **argv);
 int cmd_emergency_declare(struct ctl *ctl, int argc, char **argv);
 int cmd_emergency_close(struct ctl *ctl, int argc, char **argv);
+int cmd_emergency_confirm(struct ctl *ctl, int argc, char **argv);
 int cmd_headcount(struct ctl *ctl, int argc, char **argv);
 int cmd_muster_status(struct ctl *ctl, int argc, char **argv);
 /* cmd_audit.c */
 int cmd_audit_verify(struct ctl *ctl, int argc, char **argv);
 int cmd_audit_log(struct ctl *ctl, int argc, char **argv);
+int cmd_audit_anchor(struct ctl *ctl, int argc, char **argv);
+
+/* cmd_retention.c */
+int cmd_retention_show(struct ctl *ctl, int argc, char **argv);
+int cmd_retention_set(struct ctl *ctl, int argc, char **argv);
 
 #endif

@@ -3,8 +3,11 @@
  */
 #include "ctldb.h"
 
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "db.h"
 
@@ -18,13 +21,41 @@
 #define OID_NUMERIC 1700
 #define OID_TIMESTAMPTZ 1184
 
-int ctldb_connect(struct ctl *ctl)
+/* The login role a connection with ctl->conninfo asks for (libpq's rules:
+ * the conninfo's user, else PGUSER, else the operating-system user). */
+static void ctldb_login_role(const struct ctl *ctl, char *out, size_t out_size)
 {
-	char err[512];
+	PQconninfoOption *opts = PQconninfoParse(ctl->conninfo, NULL);
+	PQconninfoOption *o;
+	const char *user = NULL;
+	const struct passwd *pw;
+
+	for (o = opts; o != NULL && o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "user") == 0 && o->val != NULL && o->val[0] != '\0')
+			user = o->val;
+	if (user == NULL)
+		user = getenv("PGUSER");
+	if (user == NULL && (pw = getpwuid(geteuid())) != NULL)
+		user = pw->pw_name;
+	snprintf(out, out_size, "%s", user != NULL ? user : "?");
+	PQconninfoFree(opts);
+}
+
+int ctldb_connect(struct ctl *ctl, const struct ctldb_purpose *purpose)
+{
+	char err[512], role[128];
 
 	if (ctl->conn != NULL)
 		return CTL_EXIT_OK;
 	ctl->conn = db_connect(ctl->conninfo, "sacctl", err, sizeof(err));
+	if (ctl->conn == NULL && db_connect_refused(err)) {
+		/* Only the sac group roles may connect: a refusal like any other. */
+		ctldb_login_role(ctl, role, sizeof(role));
+		return ctl_fail(CTL_EXIT_REFUSED,
+				"role '%s' may not %s (needs %s): the database refuses the "
+				"connection to a role in no sac group role",
+				role, purpose->action, purpose->needs);
+	}
 	if (ctl->conn == NULL)
 		return ctl_fail(CTL_EXIT_ENV, "cannot connect to the database: %s", err);
 	return CTL_EXIT_OK;
@@ -89,7 +120,7 @@ int ctldb_call_params(struct ctl *ctl, const struct ctldb_purpose *purpose, cons
 	int status;
 
 	*res = NULL;
-	status = ctldb_connect(ctl);
+	status = ctldb_connect(ctl, purpose);
 	if (status != CTL_EXIT_OK)
 		return status;
 	return ctldb_result(ctl, purpose,
@@ -109,7 +140,7 @@ int ctldb_exec_script(struct ctl *ctl, const struct ctldb_purpose *purpose, cons
 	int status;
 
 	*res = NULL;
-	status = ctldb_connect(ctl);
+	status = ctldb_connect(ctl, purpose);
 	if (status != CTL_EXIT_OK)
 		return status;
 	return ctldb_result(ctl, purpose, PQexec(ctl->conn, text), res);

@@ -2,6 +2,7 @@
  * ctldb — sacctl's use of the database: connecting once per invocation,
  * calling one SQL function with $n parameters, and turning a failure into
  * the exit status and a message a person can act on, decided by SQLSTATE:
+ *   connection refused for privilege   -> 1  (the role may not connect)
  *   connection failure                 -> 3
  *   42501 / class 28 (privilege)       -> 1  "role 'bob' may not add readers (needs sac_admin)"
  *   class 22, class 23, P0002 (input)  -> 2  the server's primary message
@@ -24,9 +25,12 @@ struct ctldb_purpose {
 	const char *needs;  /* e.g. "sac_admin" */
 };
 
-/* Opens ctl->conn unless open.  Returns CTL_EXIT_OK, or CTL_EXIT_ENV after
- * printing why. */
-int ctldb_connect(struct ctl *ctl) __attribute__((warn_unused_result));
+/* Opens ctl->conn unless open, for purpose.  Returns CTL_EXIT_OK;
+ * CTL_EXIT_REFUSED after printing why when the database refuses the login
+ * role (it lacks CONNECT: it is in no sac group role); CTL_EXIT_ENV after
+ * printing why when it cannot be reached. */
+int ctldb_connect(struct ctl *ctl, const struct ctldb_purpose *purpose)
+	__attribute__((warn_unused_result));
 
 /* Runs sql (one statement, parameters $1..$n as text; values[i] NULL = SQL
  * NULL).  On success returns CTL_EXIT_OK and *res holds the result (the

@@ -17,6 +17,8 @@
 static const struct ctl_command commands[] = {
 	{"db", "migrate", cmd_db_migrate, "", "apply sql/ (idempotent)"},
 	{"site", "add", cmd_site_add, "NAME", "add a site; prints its id"},
+	{"site", "drill-confirm", cmd_site_drill_confirm, "NAME --required yes|no",
+	 "whether a drill's names wait for a second officer's confirmation"},
 	{"reader", "add", cmd_reader_add, "ID --site SITE --direction in|out|muster [--zone ZONE]",
 	 "add a badge reader"},
 	{"reader", "disable", cmd_reader_disable, "ID", "disable a reader (its connection closes)"},
@@ -39,15 +41,23 @@ static const struct ctl_command commands[] = {
 	 "show the rules (paragraph 27); with --yes, record that you acknowledge them"},
 	{"emergency", "declare", cmd_emergency_declare,
 	 "--site SITE --kind drill|emergency --reason TEXT",
-	 "declare an emergency or drill and take the muster roll; prints its id"},
+	 "declare an emergency or drill and take the muster roll; prints its id.\n"
+	 "      The reason is written to the audit log and kept: never put a person's name in it"},
 	{"emergency", "close", cmd_emergency_close, "ID", "close an emergency or drill"},
+	{"emergency", "confirm", cmd_emergency_confirm, "ID",
+	 "confirm another officer's drill, so that its names are shown (where required)"},
 	{"headcount", NULL, cmd_headcount, "--site SITE",
 	 "who is on the premises (certified officer, open emergency)"},
 	{"muster", "status", cmd_muster_status, "--emergency ID [--watch]",
 	 "the muster roll: accounted, left, unaccounted (certified officer)"},
-	{"audit", "verify", cmd_audit_verify, "[--video-dir DIR]",
+	{"audit", "verify", cmd_audit_verify, "[--video-dir DIR] [--anchor LINE]",
 	 "is retention enforced? exit 0 compliant, 1 not (auditor)"},
 	{"audit", "log", cmd_audit_log, "[--since TIME]", "print the audit log (auditor)"},
+	{"audit", "anchor", cmd_audit_anchor, "",
+	 "print the audit chain's head as one line to keep off the host (auditor)"},
+	{"retention", "show", cmd_retention_show, "", "the retention limits in force"},
+	{"retention", "set", cmd_retention_set, "[--access-max-age D] [--purge-interval D]",
+	 "set the limits: 1h-24h, 10s-30m (sac_admin; audited)"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -95,8 +95,8 @@ static int purge_loop(const char *path, struct purge_config *cfg)
 
 	purge_run_init(&run);
 	daemon_notify_ready("purging");
-	log_notice("started: every %llds, access data <= %llds%s%s", (long long)cfg->interval_s,
-		   (long long)cfg->access_max_age_s, cfg->video_dir != NULL ? ", video in " : "",
+	log_notice("started: limits and interval from the database%s%s",
+		   cfg->video_dir != NULL ? ", video in " : "",
 		   cfg->video_dir != NULL ? cfg->video_dir : "");
 	next_ms = daemon_monotonic_ms();
 	while (!daemon_terminate) {
@@ -105,12 +105,15 @@ static int purge_loop(const char *path, struct purge_config *cfg)
 			purge_reload(path, cfg, &run);
 		}
 		if (daemon_monotonic_ms() >= next_ms) {
+			int64_t started_ms = next_ms;
+
 			/* Passes start on a fixed schedule, so one slow pass does not
-			 * push every later one back. */
-			next_ms += cfg->interval_s * 1000;
-			if (next_ms <= daemon_monotonic_ms())
-				next_ms = daemon_monotonic_ms() + cfg->interval_s * 1000;
+			 * push every later one back; the interval is the one the
+			 * database gave for this pass. */
 			(void)purge_run_pass(&run, cfg);
+			next_ms = started_ms + purge_run_interval_s(&run) * 1000;
+			if (next_ms <= daemon_monotonic_ms())
+				next_ms = daemon_monotonic_ms() + purge_run_interval_s(&run) * 1000;
 			daemon_notify_watchdog();
 		}
 		purge_sleep_until(next_ms);

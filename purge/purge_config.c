@@ -8,8 +8,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static const char *const purge_config_keys[] = {"database",  "interval",      "access_max_age",
-						"video_dir", "video_max_age", NULL};
+/* The access-data limit and the purge interval are database settings
+ * (sacctl retention set): "interval" and "access_max_age" are unknown keys. */
+static const char *const purge_config_keys[] = {"database", "video_dir", "video_max_age", NULL};
 
 static int purge_config_video_dir(const struct config_file *cf, struct purge_config *cfg,
 				  struct config_problems *problems)
@@ -54,17 +55,8 @@ int purge_config_load(const char *path, struct purge_config *cfg, struct config_
 	cfg->database = strdup(database != NULL ? database : "");
 	if (cfg->database == NULL)
 		config_problem(problems, path, 0, "out of memory");
-	(void)config_get_duration(cf, "interval", 60, PURGE_INTERVAL_LIMIT, &cfg->interval_s, problems);
-	(void)config_get_duration(cf, "access_max_age", PURGE_ACCESS_MAX_AGE_LIMIT,
-				  PURGE_ACCESS_MAX_AGE_LIMIT, &cfg->access_max_age_s, problems);
 	(void)config_get_duration(cf, "video_max_age", PURGE_VIDEO_MAX_AGE_LIMIT,
 				  PURGE_VIDEO_MAX_AGE_LIMIT, &cfg->video_max_age_s, problems);
-	if (cfg->interval_s >= cfg->access_max_age_s) {
-		const struct config_entry *e = config_find(cf, "interval");
-
-		config_problem(problems, path, e != NULL ? e->line : 0,
-			       "'interval' must be shorter than 'access_max_age'");
-	}
 	(void)purge_config_video_dir(cf, cfg, problems);
 	if (problems->count + problems->dropped == before)
 		status = 0;

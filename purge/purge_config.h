@@ -1,8 +1,9 @@
 /*
  * purge_config — sac-purge's configuration: the [purge] section, read and
- * validated in one place.  The legal limits are enforced here: an
- * access_max_age over 24 h or a video_max_age over 30 days is a
- * configuration error naming file and line, never silently capped.
+ * validated in one place.  A video_max_age over 30 days is a configuration
+ * error naming file and line, never silently capped.  The access-data limit
+ * and the purge interval are not here: they are database settings (sacctl
+ * retention set), read by the database at every pass.
  */
 #ifndef SAC_PURGE_CONFIG_H
 #define SAC_PURGE_CONFIG_H
@@ -11,17 +12,13 @@
 
 #include "config.h"
 
-#define PURGE_ACCESS_MAX_AGE_LIMIT ((int64_t)24 * 3600)
 #define PURGE_VIDEO_MAX_AGE_LIMIT ((int64_t)30 * 86400)
-/* A completed cycle must be physically gone within an hour of its end: the
- * next pass rewrites the presence table, so passes may not be further apart
- * than this (with room for a slow pass). */
+/* The longest purge interval the database accepts (sac.settings): the video
+ * cut-off assumes it until the database has given the interval in force. */
 #define PURGE_INTERVAL_LIMIT ((int64_t)30 * 60)
 
 struct purge_config {
-	char *database;	    /* libpq conninfo; "" means libpq's environment */
-	int64_t interval_s; /* between the starts of two passes */
-	int64_t access_max_age_s;
+	char *database;	 /* libpq conninfo; "" means libpq's environment */
 	char *video_dir; /* NULL when there is no video store */
 	int64_t video_max_age_s;
 };

@@ -7,8 +7,8 @@
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "daemon.h"
 #include "db.h"
@@ -23,28 +23,9 @@ void purge_run_init(struct purge_run *run)
 	memset(run, 0, sizeof(*run));
 }
 
-static void purge_iso_time(int64_t unix_s, char *out, size_t out_size)
+int64_t purge_run_interval_s(const struct purge_run *run)
 {
-	time_t t = (time_t)unix_s;
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL || strftime(out, out_size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, out_size, "1970-01-01T00:00:00Z");
-}
-
-/* The video part of the audit record: counts and the cut-off only. */
-static void purge_video_json(const struct videostore_stats *v, bool dir_ok, int64_t cutoff,
-			     int64_t max_age_s, char *out, size_t out_size)
-{
-	char when[32];
-
-	purge_iso_time(cutoff, when, sizeof(when));
-	snprintf(out, out_size,
-		 "{\"dir_readable\": %s, \"cutoff\": \"%s\", \"max_age_s\": %" PRId64
-		 ", \"files_removed\": %" PRIu64 ", \"bytes_removed\": %" PRIu64
-		 ", \"failures\": %" PRIu64 "}",
-		 dir_ok ? "true" : "false", when, max_age_s, v->files_removed, v->bytes_removed,
-		 v->failures);
+	return run->interval_s > 0 ? run->interval_s : PURGE_DEFAULT_INTERVAL_S;
 }
 
 static void purge_run_note_failure(struct purge_run *run, const char *reason, const char *sqlstate,
@@ -77,7 +58,7 @@ void purge_run_close(struct purge_run *run)
 	purge_run_disconnect(run);
 }
 
-static int purge_run_connect(struct purge_run *run, const struct purge_config *cfg)
+static int purge_run_connect(struct purge_run *run, const struct purge_config *cfg, const char **reason)
 {
 	char err[512];
 
@@ -86,7 +67,8 @@ static int purge_run_connect(struct purge_run *run, const struct purge_config *c
 	purge_run_disconnect(run);
 	run->conn = db_connect(cfg->database, "sac-purge", err, sizeof(err));
 	if (run->conn == NULL) {
-		log_error("database unreachable: %s", err);
+		*reason = db_connect_refused(err) ? "refused" : "unreachable";
+		log_error("database %s: %s", *reason, err);
 		return -1;
 	}
 	return 0;
@@ -107,31 +89,45 @@ static enum purge_status purge_run_classify(struct purge_run *run, const PGresul
 	return PURGE_FAILED;
 }
 
-/* Writes the pending failed passes to the audit log.  Returns 0 when there
- * were none or they are now recorded, -1 otherwise (they stay pending). */
+/* Text of an int64 for a query parameter. */
+static void purge_param_int(char *out, size_t out_size, int64_t value)
+{
+	snprintf(out, out_size, "%" PRId64, value);
+}
+
+/* Writes the pending failed passes to the audit log (typed values: the
+ * database builds the record).  Returns 0 when there were none or they are
+ * now recorded, -1 otherwise (they stay pending). */
 static int purge_run_report_failures(struct purge_run *run)
 {
-	char detail[1024], first[32], last[32];
-	const char *params[1];
+	char count[24], first[24], last[24], files[24], bytes[24], failures[24];
+	const char *params[9];
 	PGresult *res;
 	const char *reason;
 	int rc = -1;
 
 	if (run->failed_passes == 0)
 		return 0;
-	purge_iso_time(run->first_failed_ms / 1000, first, sizeof(first));
-	purge_iso_time(run->last_failed_ms / 1000, last, sizeof(last));
-	snprintf(detail, sizeof(detail),
-		 "{\"failed_passes\": %" PRId64 ", \"first_failed_at\": \"%s\", "
-		 "\"last_failed_at\": \"%s\", \"reason\": \"%s\", \"step\": \"%s\", "
-		 "\"sqlstate\": \"%s\", "
-		 "\"video\": {\"files_removed\": %" PRIu64 ", \"bytes_removed\": %" PRIu64
-		 ", \"failures\": %" PRIu64 "}}",
-		 run->failed_passes, first, last, run->last_reason, run->last_failed_step,
-		 run->last_sqlstate, run->failed_video.files_removed, run->failed_video.bytes_removed,
-		 run->failed_video.failures);
-	params[0] = detail;
-	res = PQexecParams(run->conn, "SELECT sac.purge_failed($1)", 1, NULL, params, NULL, NULL, 0);
+	purge_param_int(count, sizeof(count), run->failed_passes);
+	purge_param_int(first, sizeof(first), run->first_failed_ms);
+	purge_param_int(last, sizeof(last), run->last_failed_ms);
+	purge_param_int(files, sizeof(files), (int64_t)run->failed_video.files_removed);
+	purge_param_int(bytes, sizeof(bytes), (int64_t)run->failed_video.bytes_removed);
+	purge_param_int(failures, sizeof(failures), (int64_t)run->failed_video.failures);
+	params[0] = count;
+	params[1] = first;
+	params[2] = last;
+	params[3] = run->last_reason;
+	params[4] = run->last_failed_step;
+	params[5] = run->last_sqlstate;
+	params[6] = files;
+	params[7] = bytes;
+	params[8] = failures;
+	res = PQexecParams(run->conn,
+			   "SELECT sac.purge_failed($1::bigint, to_timestamp($2::float8 / 1000), "
+			   "to_timestamp($3::float8 / 1000), $4, $5, $6, $7::bigint, $8::bigint, "
+			   "$9::bigint)",
+			   9, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		(void)purge_run_classify(run, res, &reason);
 		log_error("cannot audit %" PRId64 " failed purge pass(es): SQLSTATE %s",
@@ -177,100 +173,124 @@ static enum purge_status purge_run_step(struct purge_run *run, const char *step,
 	return PURGE_OK;
 }
 
-/* The database part of a pass: the four steps of sql/030_purge.sql, each
- * committed on its own so that ingest waits for one short lock at a time,
- * all with the cut-off of the pass start the first step returns. */
-static enum purge_status purge_run_database(struct purge_run *run, const struct purge_config *cfg,
-					    const char *video_json,
-					    const struct videostore_stats *video)
+/* The first three steps of sql/030_purge.sql, each committed on its own so
+ * that ingest waits for one short lock at a time.  The ledger step begins
+ * the pass in the database (limits and cut-off are the database's) and
+ * says the interval; pass receives the pass's id. */
+static enum purge_status purge_run_steps(struct purge_run *run, const struct purge_config *cfg,
+					 char *pass, size_t pass_size, const char **reason,
+					 char *sqlstate)
 {
-	char max_age[32], interval[32], sqlstate[6] = "";
-	const char *params[7];
-	const char *reason = "unreachable";
-	PGresult *ledger = NULL, *presence = NULL, *muster = NULL, *finish = NULL;
+	const char *params[1];
+	PGresult *ledger = NULL, *presence = NULL, *muster = NULL;
 	enum purge_status status = PURGE_UNREACHABLE;
 
 	snprintf(run->last_step, sizeof(run->last_step), "connect");
-	if (purge_run_connect(run, cfg) != 0)
-		goto failed;
+	if (purge_run_connect(run, cfg, reason) != 0) {
+		if (strcmp(*reason, "refused") == 0)
+			status = PURGE_FAILED;
+		goto out;
+	}
 	/* Earlier failures first, so the log keeps their order. */
 	(void)purge_run_report_failures(run);
-	if (run->conn == NULL)
-		goto failed;
-	snprintf(max_age, sizeof(max_age), "%" PRId64 " seconds", cfg->access_max_age_s);
-	snprintf(interval, sizeof(interval), "%" PRId64 " seconds", cfg->interval_s);
-	params[0] = max_age;
-	params[1] = interval;
-	status = purge_run_step(
-		run, "ledger",
-		"SELECT pass_start, counts FROM sac.purge_ledger($1::interval, $2::interval)", 2,
-		params, 2, &ledger, &reason, sqlstate);
+	if (run->conn == NULL) {
+		*reason = "unreachable";
+		goto out;
+	}
+	status = purge_run_step(run, "ledger", "SELECT pass, purge_interval_s FROM sac.purge_ledger()",
+				0, NULL, 2, &ledger, reason, sqlstate);
 	if (status != PURGE_OK)
-		goto failed;
-	params[2] = PQgetvalue(ledger, 0, 0); /* the pass start, for every later step */
-	status =
-		purge_run_step(run, "presence",
-			       "SELECT sac.purge_presence($1::interval, $2::interval, $3::timestamptz)",
-			       3, params, 1, &presence, &reason, sqlstate);
+		goto out;
+	snprintf(pass, pass_size, "%s", PQgetvalue(ledger, 0, 0));
+	run->interval_s = strtoll(PQgetvalue(ledger, 0, 1), NULL, 10);
+	params[0] = pass;
+	status = purge_run_step(run, "presence", "SELECT sac.purge_presence($1::bigint)", 1, params, 1,
+				&presence, reason, sqlstate);
 	if (status != PURGE_OK)
-		goto failed;
-	status = purge_run_step(run, "muster",
-				"SELECT sac.purge_muster($1::interval, $2::interval, $3::timestamptz)",
-				3, params, 1, &muster, &reason, sqlstate);
-	if (status != PURGE_OK)
-		goto failed;
-	params[3] = PQgetvalue(ledger, 0, 1);
-	params[4] = PQgetvalue(presence, 0, 0);
-	params[5] = PQgetvalue(muster, 0, 0);
-	params[6] = video_json;
-	status = purge_run_step(run, "finish",
-				"SELECT sac.purge_finish($1::interval, $2::interval, $3::timestamptz, "
-				"$4::jsonb, $5::jsonb, $6::jsonb, $7::jsonb)",
-				7, params, 1, &finish, &reason, sqlstate);
-	if (status != PURGE_OK)
-		goto failed;
-	log_info("purge pass: %s", PQgetvalue(finish, 0, 0));
-	goto out;
-
-failed:
-	purge_run_note_failure(run, reason, sqlstate, video);
-	/* Refused or failed but reachable: audit the failure right away. */
-	if (run->conn != NULL)
-		(void)purge_run_report_failures(run);
+		goto out;
+	status = purge_run_step(run, "muster", "SELECT sac.purge_muster($1::bigint)", 1, params, 1,
+				&muster, reason, sqlstate);
 out:
 	PQclear(ledger);
 	PQclear(presence);
 	PQclear(muster);
-	PQclear(finish);
 	return status;
+}
+
+/* The video store, with the interval the database gave (or, before it ever
+ * answered, the longest one allowed: deleting early is allowed, late not). */
+static void purge_run_video(const struct purge_run *run, const struct purge_config *cfg,
+			    struct videostore_stats *video, bool *dir_ok)
+{
+	int64_t interval_s = run->interval_s > 0 ? run->interval_s : PURGE_INTERVAL_LIMIT;
+	int64_t cutoff =
+		daemon_unix_ms() / 1000 + interval_s + PURGE_VIDEO_MARGIN_S - cfg->video_max_age_s;
+
+	*dir_ok = true;
+	if (videostore_walk(cfg->video_dir, cutoff, VIDEOSTORE_REMOVE, video) != 0) {
+		log_err("video store %s", cfg->video_dir);
+		video->failures++;
+		*dir_ok = false;
+	} else if (video->failures > 0) {
+		log_warning("video store: %" PRIu64 " entries could not be handled", video->failures);
+	}
+}
+
+/* The last step: the pass's audit record, built by the database from what
+ * the steps did and the video counts.  Logs the counts and the audit
+ * chain's head. */
+static enum purge_status purge_run_finish(struct purge_run *run, const struct purge_config *cfg,
+					  const char *pass, const struct videostore_stats *video,
+					  bool dir_ok, const char **reason, char *sqlstate)
+{
+	char max_age[32], files[24], bytes[24], failures[24];
+	const char *params[6];
+	PGresult *res = NULL;
+	enum purge_status status;
+	bool with_video = cfg->video_dir != NULL;
+
+	snprintf(max_age, sizeof(max_age), "%" PRId64 " seconds", cfg->video_max_age_s);
+	purge_param_int(files, sizeof(files), (int64_t)video->files_removed);
+	purge_param_int(bytes, sizeof(bytes), (int64_t)video->bytes_removed);
+	purge_param_int(failures, sizeof(failures), (int64_t)video->failures);
+	params[0] = pass;
+	params[1] = with_video ? max_age : NULL;
+	params[2] = with_video ? (dir_ok ? "true" : "false") : NULL;
+	params[3] = with_video ? files : NULL;
+	params[4] = with_video ? bytes : NULL;
+	params[5] = with_video ? failures : NULL;
+	status = purge_run_step(run, "finish",
+				"SELECT counts, head_seq, head_hash FROM sac.purge_finish($1::bigint, "
+				"$2::interval, $3::boolean, $4::bigint, $5::bigint, $6::bigint)",
+				6, params, 3, &res, reason, sqlstate);
+	if (status != PURGE_OK)
+		return status;
+	log_info("purge pass: %s", PQgetvalue(res, 0, 0));
+	log_notice("audit chain head: sac-anchor:%s:%s", PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
+	PQclear(res);
+	return PURGE_OK;
 }
 
 enum purge_status purge_run_pass(struct purge_run *run, const struct purge_config *cfg)
 {
 	struct videostore_stats video;
-	char video_json[512];
-	const char *video_param = NULL;
+	char pass[24] = "", sqlstate[6] = "";
+	const char *reason = "unreachable";
 	enum purge_status status;
 	bool dir_ok = true;
 
 	memset(&video, 0, sizeof(video));
-	if (cfg->video_dir != NULL) {
-		int64_t now = daemon_unix_ms() / 1000;
-		int64_t cutoff = now + cfg->interval_s + PURGE_VIDEO_MARGIN_S - cfg->video_max_age_s;
-
-		if (videostore_walk(cfg->video_dir, cutoff, VIDEOSTORE_REMOVE, &video) != 0) {
-			log_err("video store %s", cfg->video_dir);
-			video.failures++;
-			dir_ok = false;
-		} else if (video.failures > 0) {
-			log_warning("video store: %" PRIu64 " entries could not be handled",
-				    video.failures);
-		}
-		purge_video_json(&video, dir_ok, cutoff, cfg->video_max_age_s, video_json,
-				 sizeof(video_json));
-		video_param = video_json;
+	status = purge_run_steps(run, cfg, pass, sizeof(pass), &reason, sqlstate);
+	if (cfg->video_dir != NULL)
+		purge_run_video(run, cfg, &video, &dir_ok);
+	if (status == PURGE_OK)
+		status = purge_run_finish(run, cfg, pass, &video, dir_ok, &reason, sqlstate);
+	if (status != PURGE_OK) {
+		purge_run_note_failure(run, reason, sqlstate, &video);
+		/* Refused or failed but reachable: audit the failure right away. */
+		if (run->conn != NULL)
+			(void)purge_run_report_failures(run);
 	}
-	status = purge_run_database(run, cfg, video_param, &video);
 	if (status == PURGE_OK && !dir_ok)
 		status = PURGE_UNREACHABLE;
 	return status;

@@ -20,6 +20,11 @@ BEGIN
         END IF;
     END LOOP;
     EXECUTE format('GRANT CREATE ON DATABASE %I TO sac_owner', current_database());
+    -- Only the sac group roles may connect: a login role in no group cannot
+    -- even read the server's statistics views (SPEC §4).
+    EXECUTE format('REVOKE CONNECT, TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO sac_ingest, sac_purge, sac_admin, '
+                   'sac_certifier, sac_officer, sac_auditor', current_database());
 END
 $$;
 
@@ -40,10 +45,31 @@ GRANT USAGE ON SCHEMA sac TO sac_ingest, sac_purge, sac_admin, sac_certifier, sa
 CREATE DOMAIN sac.ident AS text
     CHECK (VALUE ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$');
 
+-- The limits in force: one row, changed only by sac.retention_set (sac_admin,
+-- audited).  No daemon, file or function argument chooses them.
+--   access_max_age     no access record is older (paragraph 27: at most 24 h)
+--   purge_interval     between the starts of two purge passes
+--   certification_max  the longest an officer's certification may run
+CREATE TABLE sac.settings (
+    singleton         boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    access_max_age    interval NOT NULL DEFAULT '24 hours'
+                      CHECK (access_max_age BETWEEN interval '1 hour' AND interval '24 hours'),
+    purge_interval    interval NOT NULL DEFAULT '60 seconds'
+                      CHECK (purge_interval BETWEEN interval '10 seconds' AND interval '30 minutes'),
+    certification_max interval NOT NULL DEFAULT '1 year'
+                      CHECK (certification_max BETWEEN interval '1 day' AND interval '1 year'),
+    changed_at        timestamptz NOT NULL DEFAULT now(),
+    changed_by        name NOT NULL DEFAULT current_user
+);
+INSERT INTO sac.settings DEFAULT VALUES;
+
 CREATE TABLE sac.sites (
-    id          integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    name        sac.ident NOT NULL UNIQUE,
-    created_at  timestamptz NOT NULL DEFAULT now()
+    id             integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name           sac.ident NOT NULL UNIQUE,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    -- A drill's names are shown only after a second certified officer of
+    -- the site confirmed it (emergencies never wait).
+    drill_confirm  boolean NOT NULL DEFAULT false
 );
 
 CREATE TABLE sac.readers (
@@ -112,7 +138,9 @@ CREATE TABLE sac.emergencies (
     declared_at timestamptz NOT NULL DEFAULT now(),
     declared_by name NOT NULL,
     closed_at   timestamptz,
-    closed_by   name
+    closed_by   name,
+    confirmed_at timestamptz,   -- a drill confirmed by a second officer
+    confirmed_by name
 );
 CREATE UNIQUE INDEX emergencies_one_open_per_site ON sac.emergencies (site_id)
     WHERE closed_at IS NULL;
@@ -138,6 +166,25 @@ CREATE TABLE access.events (
     PRIMARY KEY (reader_id, event_id, occurred_at)
 ) PARTITION BY RANGE (occurred_at);
 
+-- No column of an access table keeps planner statistics (pg_statistic would
+-- keep sampled values: times, readers, zones, badges): every column's
+-- statistics target is 0, so ANALYZE and autovacuum record none.  Applied
+-- to each table below and to each new partition of the ledger.  Plans do
+-- not need them: the access functions pin their join methods.
+CREATE FUNCTION access.no_statistics(p_table regclass) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a name;
+BEGIN
+    FOR a IN SELECT attname FROM pg_attribute
+             WHERE attrelid = p_table AND attnum > 0 AND NOT attisdropped LOOP
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS 0', p_table, a);
+    END LOOP;
+END
+$$;
+
 -- The partition of access.events for the UTC hour holding ts, created if
 -- missing: access.events_YYYYMMDDHH.  Used by ingest (on demand) and purge
 -- (ahead of time).  Internal: never granted to a group role.
@@ -158,6 +205,7 @@ BEGIN
     IF to_regclass('access.' || rel) IS NULL THEN
         EXECUTE format('CREATE TABLE access.%I PARTITION OF access.events '
                        'FOR VALUES FROM (%L) TO (%L)', rel, h, h + interval '1 hour');
+        PERFORM access.no_statistics(('access.' || rel)::regclass);
     END IF;
 END
 $$;
@@ -174,8 +222,17 @@ CREATE TABLE access.presence (
     last_reader text NOT NULL
 );
 CREATE INDEX presence_site ON access.presence (site_id);
-ALTER TABLE access.presence ALTER COLUMN badge_id SET STATISTICS 0;
-ALTER TABLE access.presence ALTER COLUMN person_id SET STATISTICS 0;
+
+-- The latest read-out of each badge that left, for as long as a read-in
+-- older than it could still be stored: a read-in delivered late (spooled on
+-- an offline reader) that is older than the badge's last read-out must not
+-- make it present again.  Badge and time only; removed once left_at is past
+-- the retention cut-off (no older read-in is stored then) and rewritten by
+-- every purge pass like access.presence.
+CREATE TABLE access.departures (
+    badge_id    bigint PRIMARY KEY,
+    left_at     timestamptz NOT NULL
+);
 
 -- The muster roll of an emergency: who was present when it was declared,
 -- and who has since reached a muster point or left the site.
@@ -191,8 +248,6 @@ CREATE TABLE access.muster_roll (
     created_at    timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (emergency_id, badge_id)
 );
-ALTER TABLE access.muster_roll ALTER COLUMN badge_id SET STATISTICS 0;
-ALTER TABLE access.muster_roll ALTER COLUMN person_id SET STATISTICS 0;
 
 -- Presences removed by the 24-hour limit (badged in, never out): counts only.
 CREATE TABLE access.presence_expiries (
@@ -201,7 +256,22 @@ CREATE TABLE access.presence_expiries (
     removed    integer NOT NULL CHECK (removed > 0)
 );
 
+SELECT access.no_statistics(t::regclass)
+FROM unnest(ARRAY['access.events', 'access.presence', 'access.departures', 'access.muster_roll',
+                  'access.presence_expiries']) AS t;
+
 -- --- audit: append-only, hash-chained --------------------------------------
+--
+-- A record is appended by audit.record inside the caller's transaction, and
+-- takes no lock that another session could wait on: it is numbered from a
+-- sequence and listed in audit.unchained.  The hash chain is computed
+-- afterwards, by one writer at a time (audit.chain_pending): it links the
+-- committed records in the order it finds them, each link the SHA-256 of
+-- the previous link and the record.  Every audit.record call chains what is
+-- pending when no other session is chaining (it never waits for one), and
+-- sac-purge and the auditor's calls chain too, so a record is normally
+-- chained by the transaction that wrote it.  A caller that keeps its
+-- transaction open delays only the chaining of records, never a call.
 
 CREATE TABLE audit.log (
     id           bigint PRIMARY KEY,
@@ -212,42 +282,47 @@ CREATE TABLE audit.log (
     emergency_id bigint,
     outcome      text NOT NULL CHECK (outcome IN ('allowed', 'refused', 'failed')),
     count        bigint,
-    detail       text,
-    prev_hash    bytea NOT NULL,
-    hash         bytea NOT NULL
+    detail       text
 );
 CREATE SEQUENCE audit.log_id_seq;
 
--- The canonical content hashed into the chain: a JSON array of the fields.
-CREATE FUNCTION audit.row_hash(p_prev bytea, p_id bigint, p_at timestamptz, p_role name,
-                               p_action text, p_site text, p_emergency bigint,
+-- The chain: position seq links record log_id.
+CREATE TABLE audit.chain (
+    seq        bigint PRIMARY KEY,
+    log_id     bigint NOT NULL UNIQUE,
+    chained_at timestamptz NOT NULL,
+    link       bytea NOT NULL
+);
+
+-- Records written but not chained yet.
+CREATE TABLE audit.unchained (
+    log_id bigint PRIMARY KEY
+);
+
+-- The link of position p_seq: the canonical content (a JSON array of the
+-- fields) hashed after the previous link.
+CREATE FUNCTION audit.row_hash(p_prev bytea, p_seq bigint, p_id bigint, p_at timestamptz,
+                               p_role name, p_action text, p_site text, p_emergency bigint,
                                p_outcome text, p_count bigint, p_detail text)
 RETURNS bytea
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog
 AS $$
     SELECT sha256(p_prev || convert_to(jsonb_build_array(
-        p_id, to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        p_seq, p_id, to_char(p_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
         p_role, p_action, p_site, p_emergency, p_outcome, p_count, p_detail)::text, 'UTF8'))
 $$;
 
--- Serialises writers, numbers the row after taking the lock (so id order is
--- chain order), and stamps time and acting role: callers cannot choose them.
-CREATE FUNCTION audit.log_chain() RETURNS trigger
+-- Numbers the row and stamps time and acting role: callers cannot choose
+-- them.  No lock.
+CREATE FUNCTION audit.log_stamp() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog
 AS $$
-DECLARE
-    prev bytea;
 BEGIN
-    PERFORM pg_advisory_xact_lock(7301, 1);
     NEW.id := nextval('audit.log_id_seq');
     NEW.at := clock_timestamp();
     NEW.role := session_user;
-    SELECT l.hash INTO prev FROM audit.log l ORDER BY l.id DESC LIMIT 1;
-    NEW.prev_hash := coalesce(prev, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
-    NEW.hash := audit.row_hash(NEW.prev_hash, NEW.id, NEW.at, NEW.role, NEW.action, NEW.site,
-                               NEW.emergency_id, NEW.outcome, NEW.count, NEW.detail);
     RETURN NEW;
 END
 $$;
@@ -262,47 +337,113 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER log_chain BEFORE INSERT ON audit.log
-    FOR EACH ROW EXECUTE FUNCTION audit.log_chain();
+CREATE TRIGGER log_stamp BEFORE INSERT ON audit.log
+    FOR EACH ROW EXECUTE FUNCTION audit.log_stamp();
 CREATE TRIGGER log_no_update_delete BEFORE UPDATE OR DELETE ON audit.log
     FOR EACH ROW EXECUTE FUNCTION audit.refuse_change();
 CREATE TRIGGER log_no_truncate BEFORE TRUNCATE ON audit.log
     FOR EACH STATEMENT EXECUTE FUNCTION audit.refuse_change();
+CREATE TRIGGER chain_no_update_delete BEFORE UPDATE OR DELETE ON audit.chain
+    FOR EACH ROW EXECUTE FUNCTION audit.refuse_change();
+CREATE TRIGGER chain_no_truncate BEFORE TRUNCATE ON audit.chain
+    FOR EACH STATEMENT EXECUTE FUNCTION audit.refuse_change();
+
+-- Chains every committed record still pending, unless another session is
+-- chaining right now (then it returns NULL at once: it never waits).  Only
+-- under READ COMMITTED, where each statement sees what the previous
+-- chainer committed.  Returns how many records it chained.
+CREATE FUNCTION audit.chain_pending() RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog
+AS $$
+DECLARE
+    v_seq bigint;
+    v_link bytea;
+    r audit.log;
+    n bigint := 0;
+BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed'
+       OR NOT pg_try_advisory_xact_lock(7301, 1) THEN
+        RETURN NULL;
+    END IF;
+    SELECT c.seq, c.link INTO v_seq, v_link FROM audit.chain c ORDER BY c.seq DESC LIMIT 1;
+    v_seq := coalesce(v_seq, 0);
+    v_link := coalesce(v_link, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea);
+    FOR r IN SELECT l.* FROM audit.unchained u JOIN audit.log l ON l.id = u.log_id
+             ORDER BY l.id LOOP
+        v_seq := v_seq + 1;
+        v_link := audit.row_hash(v_link, v_seq, r.id, r.at, r.role, r.action, r.site,
+                                 r.emergency_id, r.outcome, r.count, r.detail);
+        INSERT INTO audit.chain (seq, log_id, chained_at, link)
+        VALUES (v_seq, r.id, clock_timestamp(), v_link);
+        DELETE FROM audit.unchained WHERE log_id = r.id;
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
 
 -- Appends one audit record; called by the SECURITY DEFINER functions, never
--- granted to a group role.  Never pass personal data: ids, counts, words.
+-- granted to a group role.  Never pass personal data or a caller's free
+-- text: ids, counts, fixed words, and typed values under fixed keys.
 CREATE FUNCTION audit.record(p_action text, p_outcome text, p_site text DEFAULT NULL,
                              p_emergency bigint DEFAULT NULL, p_count bigint DEFAULT NULL,
                              p_detail text DEFAULT NULL)
 RETURNS bigint
-LANGUAGE sql
+LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog
 AS $$
-    INSERT INTO audit.log (id, at, role, action, site, emergency_id, outcome, count, detail,
-                           prev_hash, hash)
-    VALUES (0, now(), session_user, p_action, p_site, p_emergency, p_outcome, p_count, p_detail,
-            '\x', '\x')
-    RETURNING id
+DECLARE
+    v_id bigint;
+BEGIN
+    INSERT INTO audit.log (id, at, role, action, site, emergency_id, outcome, count, detail)
+    VALUES (0, now(), session_user, p_action, p_site, p_emergency, p_outcome, p_count, p_detail)
+    RETURNING id INTO v_id;
+    INSERT INTO audit.unchained (log_id) VALUES (v_id);
+    PERFORM audit.chain_pending();
+    RETURN v_id;
+END
 $$;
 
--- Walks the chain: the id of the first row whose hash or link does not
--- verify, or NULL when the whole log is intact.
+-- The id of the first record that does not verify: a chain position whose
+-- link does not match its record (altered), whose record is gone (removed),
+-- or that does not follow the one before (position removed), or a record
+-- that is neither chained nor pending (inserted behind the functions' back);
+-- NULL when the whole log verifies.
 CREATE FUNCTION audit.first_broken_row() RETURNS bigint
 LANGUAGE sql STABLE
 SET search_path = pg_catalog
 AS $$
-    SELECT min(id) FROM (
-        SELECT l.id, l.hash, l.prev_hash,
-               lag(l.hash) OVER (ORDER BY l.id) AS expected_prev,
-               row_number() OVER (ORDER BY l.id) AS n,
-               audit.row_hash(l.prev_hash, l.id, l.at, l.role, l.action, l.site,
-                              l.emergency_id, l.outcome, l.count, l.detail) AS recomputed
-        FROM audit.log l
-    ) c
-    WHERE c.hash IS DISTINCT FROM c.recomputed
-       OR (c.n = 1 AND c.prev_hash <> '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
-       OR (c.n > 1 AND c.prev_hash IS DISTINCT FROM c.expected_prev)
+    SELECT min(b.id) FROM (
+        SELECT c.log_id AS id
+        FROM (SELECT x.seq, x.log_id, x.link,
+                     lag(x.link) OVER (ORDER BY x.seq) AS prev,
+                     row_number() OVER (ORDER BY x.seq) AS n
+              FROM audit.chain x) c
+        LEFT JOIN audit.log l ON l.id = c.log_id
+        WHERE l.id IS NULL OR c.seq <> c.n
+           OR c.link IS DISTINCT FROM audit.row_hash(
+                  coalesce(c.prev, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea),
+                  c.seq, l.id, l.at, l.role, l.action, l.site, l.emergency_id, l.outcome,
+                  l.count, l.detail)
+        UNION ALL
+        SELECT l.id FROM audit.log l
+        WHERE NOT EXISTS (SELECT 1 FROM audit.chain c WHERE c.log_id = l.id)
+          AND NOT EXISTS (SELECT 1 FROM audit.unchained u WHERE u.log_id = l.id)
+        UNION ALL
+        SELECT u.log_id FROM audit.unchained u
+        WHERE NOT EXISTS (SELECT 1 FROM audit.log l WHERE l.id = u.log_id)
+    ) b
+$$;
+
+-- The head of the chain: its last position and link (NULLs when empty).
+CREATE FUNCTION audit.chain_head(OUT seq bigint, OUT link bytea, OUT chained_at timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog
+AS $$
+    SELECT c.seq, c.link, c.chained_at FROM audit.chain c ORDER BY c.seq DESC LIMIT 1
 $$;
 
 RESET ROLE;

@@ -36,6 +36,7 @@ CREATE FUNCTION sac.site_add(p_name text) RETURNS integer
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
 AS $$
 DECLARE
     v_name sac.ident := sac.require_ident('site name', p_name);
@@ -61,6 +62,7 @@ RETURNS TABLE (id text, site text, direction text, zone text, enabled boolean)
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
 AS $$
 DECLARE
     v_id sac.ident := sac.require_ident('reader id', p_id);
@@ -103,6 +105,7 @@ RETURNS TABLE (id text, site text, direction text, zone text, enabled boolean)
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
 AS $$
 DECLARE
     v_id sac.ident := sac.require_ident('reader id', p_id);
@@ -133,6 +136,7 @@ RETURNS TABLE (id text, site text, direction text, zone text, enabled boolean, o
 LANGUAGE sql STABLE
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
 AS $$
     SELECT r.id::text, s.name::text, r.direction, r.zone::text, r.enabled,
            coalesce(r.last_seen > now() - interval '30 seconds', false), r.last_seen
@@ -143,31 +147,101 @@ REVOKE ALL ON FUNCTION sac.reader_list() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sac.reader_list() TO sac_admin;
 
 -- Denials per reader and UTC hour since p_since (default: the last 24 hours,
--- which is all the ledger keeps).  Counts only: a denial stores no credential.
+-- which is all the ledger keeps).  Counts only: a denial stores no
+-- credential.  An administrator sees no count that could single out one
+-- person: a reader-hour with fewer than 3 denials has denials NULL and
+-- suppressed true (sacctl prints "<3").  An auditor sees exact counts.
 CREATE FUNCTION sac.denial_counts(p_since timestamptz DEFAULT NULL)
-RETURNS TABLE (reader text, site text, hour timestamptz, denials bigint)
+RETURNS TABLE (reader text, site text, hour timestamptz, denials bigint, suppressed boolean)
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
 AS $$
 DECLARE
     v_since timestamptz := coalesce(p_since, now() - interval '24 hours');
+    v_exact boolean := pg_catalog.pg_has_role(session_user, 'sac_auditor', 'MEMBER');
     v_rows bigint;
 BEGIN
     RETURN QUERY
-        SELECT e.reader_id, s.name::text,
-               date_trunc('hour', e.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*)
-        FROM access.events e LEFT JOIN sac.sites s ON s.id = e.site_id
-        WHERE e.verdict = 'D' AND e.occurred_at >= v_since
-        GROUP BY 1, 2, 3
+        SELECT c.reader_id, c.site, c.hour,
+               CASE WHEN v_exact OR c.n >= 3 THEN c.n END, NOT v_exact AND c.n < 3
+        FROM (SELECT e.reader_id, s.name::text AS site,
+                     date_trunc('hour', e.occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour,
+                     count(*) AS n
+              FROM access.events e LEFT JOIN sac.sites s ON s.id = e.site_id
+              WHERE e.verdict = 'D' AND e.occurred_at >= v_since
+              GROUP BY 1, 2, 3) c
         ORDER BY 3, 1;
     GET DIAGNOSTICS v_rows = ROW_COUNT;
     PERFORM audit.record('denial_counts', 'allowed', NULL, NULL, v_rows,
-                         'since ' || to_char(v_since AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
+                         jsonb_build_object('since', to_char(v_since AT TIME ZONE 'UTC',
+                                                             'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                                            'exact', v_exact)::text);
 END
 $$;
 REVOKE ALL ON FUNCTION sac.denial_counts(timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION sac.denial_counts(timestamptz) TO sac_admin;
+GRANT EXECUTE ON FUNCTION sac.denial_counts(timestamptz) TO sac_admin, sac_auditor;
+
+-- --- retention settings -------------------------------------------------------
+
+-- The limits in force (sac.settings), in seconds.  Not personal data: any
+-- sac role may read them, and sac-purge reads them at every pass.
+CREATE FUNCTION sac.retention_show()
+RETURNS TABLE (access_max_age_s bigint, purge_interval_s bigint, certification_max_s bigint,
+               changed_at timestamptz, changed_by name)
+LANGUAGE sql STABLE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
+AS $$
+    SELECT extract(epoch FROM s.access_max_age)::bigint, extract(epoch FROM s.purge_interval)::bigint,
+           extract(epoch FROM s.certification_max)::bigint, s.changed_at, s.changed_by
+    FROM sac.settings s
+$$;
+REVOKE ALL ON FUNCTION sac.retention_show() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sac.retention_show()
+    TO sac_ingest, sac_purge, sac_admin, sac_certifier, sac_officer, sac_auditor;
+
+-- sac_admin sets the access-data limit (1 h to 24 h) and the purge interval
+-- (10 s to 30 min); NULL keeps a value.  Audited with the old and new
+-- values.  The next purge pass uses them.
+CREATE FUNCTION sac.retention_set(p_access_max_age interval, p_purge_interval interval)
+RETURNS TABLE (access_max_age_s bigint, purge_interval_s bigint, certification_max_s bigint,
+               changed_at timestamptz, changed_by name)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
+AS $$
+DECLARE
+    old sac.settings;
+BEGIN
+    IF p_access_max_age IS NOT NULL
+       AND p_access_max_age NOT BETWEEN interval '1 hour' AND interval '24 hours' THEN
+        RAISE EXCEPTION 'access-max-age must be between 1h and 24h'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF p_purge_interval IS NOT NULL
+       AND p_purge_interval NOT BETWEEN interval '10 seconds' AND interval '30 minutes' THEN
+        RAISE EXCEPTION 'purge-interval must be between 10s and 30m'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT * INTO old FROM sac.settings FOR UPDATE;
+    UPDATE sac.settings s
+    SET access_max_age = coalesce(p_access_max_age, s.access_max_age),
+        purge_interval = coalesce(p_purge_interval, s.purge_interval),
+        changed_at = now(), changed_by = session_user;
+    PERFORM audit.record('retention_set', 'allowed', NULL, NULL, NULL, jsonb_build_object(
+        'access_max_age_s', extract(epoch FROM coalesce(p_access_max_age, old.access_max_age))::bigint,
+        'purge_interval_s', extract(epoch FROM coalesce(p_purge_interval, old.purge_interval))::bigint,
+        'was_access_max_age_s', extract(epoch FROM old.access_max_age)::bigint,
+        'was_purge_interval_s', extract(epoch FROM old.purge_interval)::bigint)::text);
+    RETURN QUERY SELECT * FROM sac.retention_show();
+END
+$$;
+REVOKE ALL ON FUNCTION sac.retention_set(interval, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sac.retention_set(interval, interval) TO sac_admin;
 
 -- --- persons ---------------------------------------------------------------
 
@@ -176,6 +250,7 @@ RETURNS bigint
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
 AS $$
 DECLARE
     v_id bigint;
@@ -216,6 +291,7 @@ RETURNS bigint
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
 AS $$
 DECLARE
     v_id bigint;
@@ -270,6 +346,7 @@ CREATE FUNCTION sac.badge_revoke(p_credential bytea) RETURNS bigint
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
 AS $$
 DECLARE
     v_id bigint;

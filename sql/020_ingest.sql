@@ -27,25 +27,25 @@ $$;
 --    of the two is more than 24 h old.  An event before the retention
 --    horizon (access.retention_horizon(), sql/030: already due for deletion
 --    by the next purge pass) gets its verdict but nothing of it is stored.
---  * The ledger row is inserted with ON CONFLICT DO NOTHING on (reader,
---    event id, occurred_at): a redelivery is stored once and answered with
---    the stored verdict.  A clamped event has a new arrival time on each
---    delivery, so it is looked up by (reader, event id) in every partition
---    before it is inserted.
+--  * The ledger row is stored once per (reader, event id, occurred_at): a
+--    redelivery is answered with the stored verdict.  A clamped event has a
+--    new arrival time on each delivery, so it is looked up by (reader, event
+--    id) in every partition before it is inserted.
 --  * Effects of the newly stored GRANTs, reduced to the latest event per
---    badge (a batch may hold one badge several times and an ON CONFLICT row
---    must not be touched twice): in/muster readers upsert access.presence,
---    out readers delete it, never undoing a newer presence change; with an
---    open emergency at the site, a muster reader marks the badge accounted
---    ('a') on the roll and an out reader marks it left ('l').
+--    badge (a batch may hold one badge several times): in/muster readers
+--    upsert access.presence, out readers delete it and note the read-out in
+--    access.departures, never undoing a newer change: a read-in older than
+--    the badge's last read-out (delivered late from a reader's spool) makes
+--    no one present.  With an open emergency at the site, a muster reader
+--    marks the badge accounted ('a') on the roll and an out reader marks it
+--    left ('l').
 --
--- Two paths with the same results.  A batch of new events (the common case)
--- runs a few simple statements whose plans are cached: judge the batch into
--- arrays, insert the ledger rows with a plain INSERT, then presence only for
--- stored GRANTs and the roll only when an open emergency is at a site of a
--- muster/out GRANT.  A batch holding a key already stored (the plain insert
--- raises unique_violation, caught and undone) takes the general path: one
--- statement with ON CONFLICT and the effects of what it newly stored.
+-- Each piece is written once: the batch is judged into arrays; the ledger
+-- rows are inserted with a plain INSERT (the common case: one index descent
+-- per row, no speculative insertion), or, when the batch holds a key
+-- already stored (the plain insert raises unique_violation, caught and
+-- undone), with ON CONFLICT DO NOTHING, which says which elements are new;
+-- then the effects of the new GRANTs and the answers, from the arrays.
 CREATE FUNCTION sac.ingest(p_readers text[], p_event_ids uuid[], p_reader_ms bigint[],
                            p_credentials bytea[])
 RETURNS TABLE(ord integer, verdict text)
@@ -57,7 +57,6 @@ DECLARE
     v_now timestamptz := now();
     v_n integer := cardinality(p_readers);
     v_horizon timestamptz := access.retention_horizon();
-    v_plan_mode text;
     -- The batch as judged, one element per event (ord = index).
     j_reader text[];
     j_event uuid[];
@@ -90,11 +89,9 @@ BEGIN
                 FROM unnest(p_reader_ms) AS m) t
           WHERE least(t.reader_at, v_now) >= v_horizon) h;
 
-    -- Fast path, for a batch of new events (the common case): simple
-    -- statements with cached plans, each over the batch once.  Judge every
-    -- event (reader, badge, times) into arrays.
-    -- Element order is whatever the plan produced (an ORDER BY per
-    -- aggregate would sort the batch once per array): j_ord says which.
+    -- Judge every event (reader, badge, times) into arrays, each over the
+    -- batch once.  Element order is whatever the plan produced (an ORDER BY
+    -- per aggregate would sort the batch once per array): j_ord says which.
     SELECT array_agg(j.ord), array_agg(j.reader_id), array_agg(j.event_id),
            array_agg(j.occurred_at), array_agg(j.clamped), array_agg(j.expired),
            array_agg(j.known AND NOT j.due AND j.prior IS NULL), array_agg(j.verdict),
@@ -112,6 +109,8 @@ BEGIN
                    AS direction,
                b.id AS badge_id, b.person_id,
                CASE WHEN r.enabled AND b.id IS NOT NULL THEN 'G' ELSE 'D' END::"char" AS verdict,
+               -- A scalar subquery, so that it is an index probe run only
+               -- for the rows that need it.
                CASE WHEN t.clamped AND NOT t.expired THEN
                    (SELECT e.verdict FROM access.events e
                     WHERE e.reader_id = t.reader_id AND e.event_id = t.event_id LIMIT 1)
@@ -132,10 +131,8 @@ BEGIN
               AND (b.valid_until IS NULL OR b.valid_until > t.occurred_at)
             LIMIT 1) b ON true) j;
 
-    -- A plain insert: a key already stored (a redelivery, or one event twice
-    -- in the batch) raises, undoes this block only, and sends the batch down
-    -- the general path.  Without ON CONFLICT, each row costs one index
-    -- descent and no speculative-insertion lock.
+    -- The ledger.  A key already stored (a redelivery, or one event twice in
+    -- the batch) makes the plain insert raise and undoes this block only.
     BEGIN
         INSERT INTO access.events (occurred_at, reader_id, event_id, received_at, verdict,
                                    site_id, direction, zone)
@@ -145,168 +142,33 @@ BEGIN
              AS x(occurred_at, reader_id, event_id, verdict, site_id, direction, zone, store)
         WHERE x.store;
     EXCEPTION WHEN unique_violation THEN
-        v_grants := NULL;
-    END;
-
-    IF v_grants IS NULL THEN
-        -- The general path: the ledger insert with ON CONFLICT, its effects
-        -- and the answers in one statement, planned for this batch (a
-        -- generic plan of it is several times slower).
-        v_plan_mode := current_setting('plan_cache_mode');
-        PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
-        RETURN QUERY
-        WITH input AS (
-            SELECT u.ord::integer AS ord, u.reader_id, u.event_id, u.credential,
-                   to_timestamp(u.ms::float8 / 1000) AS reader_at
-            FROM unnest(p_readers, p_event_ids, p_reader_ms, p_credentials)
-                 WITH ORDINALITY AS u(reader_id, event_id, ms, credential, ord)
-        ),
-        timed AS (
-            SELECT i.*, i.reader_at > v_now + interval '5 seconds' AS clamped,
-                   CASE WHEN i.reader_at > v_now + interval '5 seconds' THEN v_now
-                        ELSE i.reader_at END AS occurred_at,
-                   least(i.reader_at, v_now) < v_now - interval '24 hours' AS expired,
-                   least(i.reader_at, v_now) < v_horizon AS due
-            FROM input i
-        ),
-        judged AS (
-            SELECT t.ord, t.reader_id, t.event_id, t.occurred_at, t.clamped, t.expired, t.due,
-                   r.id IS NOT NULL AS known, r.site_id, r.zone,
-                   CASE r.direction WHEN 'in' THEN 'i' WHEN 'out' THEN 'o' ELSE 'm' END::"char"
-                       AS direction,
-                   b.id AS badge_id, b.person_id,
-                   CASE WHEN r.enabled AND b.id IS NOT NULL THEN 'G' ELSE 'D' END::"char" AS verdict,
-                   -- Scalar subqueries (not joins) so that each is an index probe,
-                   -- run only for the rows that need it.
-                   CASE WHEN t.clamped AND NOT t.expired THEN
-                       (SELECT e.verdict FROM access.events e
-                        WHERE e.reader_id = t.reader_id AND e.event_id = t.event_id LIMIT 1)
-                   END AS clamped_prior
-            FROM timed t
-            LEFT JOIN sac.readers r ON r.id::text = t.reader_id
-            LEFT JOIN LATERAL (
-                SELECT b.id, b.person_id FROM sac.badges b
-                WHERE b.credential = t.credential AND b.revoked_at IS NULL
-                  AND (b.valid_until IS NULL OR b.valid_until > t.occurred_at)
-                LIMIT 1) b ON true
-        ),
-        inserted AS (
+        -- Insert what is new; only it is stored now and has effects.
+        WITH inserted AS (
             INSERT INTO access.events (occurred_at, reader_id, event_id, received_at, verdict,
                                        site_id, direction, zone)
-            SELECT j.occurred_at, j.reader_id, j.event_id, v_now, j.verdict, j.site_id,
-                   j.direction, j.zone
-            FROM judged j
-            WHERE j.known AND NOT j.due AND j.clamped_prior IS NULL
+            SELECT x.occurred_at, x.reader_id, x.event_id, v_now, x.verdict, x.site_id,
+                   x.direction, x.zone
+            FROM unnest(j_at, j_reader, j_event, j_verdict, j_site, j_dir, j_zone, j_store)
+                 AS x(occurred_at, reader_id, event_id, verdict, site_id, direction, zone, store)
+            WHERE x.store
             ON CONFLICT DO NOTHING
             RETURNING access.events.reader_id, access.events.event_id, access.events.occurred_at
-        ),
-        -- Newly stored GRANTs only: a redelivery has no effect.
-        fresh AS (
-            SELECT DISTINCT ON (j.reader_id, j.event_id) j.*
-            FROM judged j
-            JOIN inserted n ON n.reader_id = j.reader_id AND n.event_id = j.event_id
-                           AND n.occurred_at = j.occurred_at
-            WHERE j.verdict = 'G'
-        ),
-        per_badge AS (
-            SELECT DISTINCT ON (f.badge_id) f.*,
-                   max(f.occurred_at) FILTER (WHERE f.direction = 'i')
-                       OVER (PARTITION BY f.badge_id) AS last_in,
-                   max(f.occurred_at) FILTER (WHERE f.direction = 'o')
-                       OVER (PARTITION BY f.badge_id) AS last_out
-            FROM fresh f
-            ORDER BY f.badge_id, f.occurred_at DESC, f.ord DESC
-        ),
-        entering AS (
-            SELECT pb.badge_id, pb.person_id, pb.site_id, pb.zone, pb.occurred_at, pb.reader_id,
-                   CASE
-                       WHEN pb.direction = 'i' THEN pb.occurred_at
-                       -- Muster: keep the read-in time, from this batch or the table.
-                       WHEN pb.last_in IS NOT NULL AND pb.last_in > coalesce(pb.last_out, '-infinity')
-                           THEN pb.last_in
-                       WHEN pb.last_out IS NULL AND p.since IS NOT NULL THEN p.since
-                       ELSE pb.occurred_at
-                   END AS since
-            FROM per_badge pb
-            LEFT JOIN access.presence p ON p.badge_id = pb.badge_id
-            WHERE pb.direction IN ('i', 'm')
-        ),
-        upserted AS (
-            INSERT INTO access.presence AS p (badge_id, person_id, site_id, zone, since, last_seen,
-                                              last_reader)
-            SELECT e.badge_id, e.person_id, e.site_id, e.zone, e.since, e.occurred_at, e.reader_id
-            FROM entering e
-            ON CONFLICT (badge_id) DO UPDATE
-                SET person_id = EXCLUDED.person_id, site_id = EXCLUDED.site_id,
-                    zone = EXCLUDED.zone, since = EXCLUDED.since,
-                    last_seen = EXCLUDED.last_seen, last_reader = EXCLUDED.last_reader
-                WHERE p.last_seen <= EXCLUDED.last_seen
-            RETURNING p.badge_id
-        ),
-        leaving AS (
-            DELETE FROM access.presence p
-            USING per_badge pb
-            WHERE pb.direction = 'o' AND p.badge_id = pb.badge_id AND p.last_seen <= pb.occurred_at
-            RETURNING p.badge_id
-        ),
-        -- The roll of an open emergency at the reader's site, from its declaration on.
-        roll_change AS (
-            SELECT DISTINCT ON (em.id, f.badge_id) em.id AS emergency_id, f.badge_id, f.person_id,
-                   f.zone, f.occurred_at, f.reader_id,
-                   CASE f.direction WHEN 'm' THEN 'a' ELSE 'l' END::"char" AS state
-            FROM fresh f
-            JOIN sac.emergencies em ON em.site_id = f.site_id AND em.closed_at IS NULL
-                                    AND f.occurred_at >= em.declared_at
-            WHERE f.direction IN ('m', 'o')
-            ORDER BY em.id, f.badge_id, f.occurred_at DESC, f.ord DESC
-        ),
-        rolled AS (
-            INSERT INTO access.muster_roll AS m (emergency_id, badge_id, person_id, zone, last_seen,
-                                                 state, muster_reader, changed_at, created_at)
-            SELECT rc.emergency_id, rc.badge_id, rc.person_id, rc.zone, rc.occurred_at, rc.state,
-                   CASE WHEN rc.state = 'a' THEN rc.reader_id END, rc.occurred_at, v_now
-            FROM roll_change rc
-            WHERE rc.state = 'a'
-               OR EXISTS (SELECT 1 FROM access.muster_roll x
-                          WHERE x.emergency_id = rc.emergency_id AND x.badge_id = rc.badge_id)
-            ON CONFLICT (emergency_id, badge_id) DO UPDATE
-                SET state = EXCLUDED.state,
-                    muster_reader = coalesce(EXCLUDED.muster_reader, m.muster_reader),
-                    changed_at = EXCLUDED.changed_at,
-                    last_seen = greatest(m.last_seen, EXCLUDED.last_seen),
-                    zone = CASE WHEN EXCLUDED.state = 'a' THEN EXCLUDED.zone ELSE m.zone END
-                WHERE m.changed_at IS NULL OR m.changed_at <= EXCLUDED.changed_at
-            RETURNING m.badge_id
-        ),
-        -- Forces the effect CTEs to run (an unreferenced data-modifying CTE
-        -- runs anyway; counting them keeps the plan honest and cheap).
-        effects AS (
-            SELECT (SELECT count(*) FROM upserted) + (SELECT count(*) FROM leaving)
-                   + (SELECT count(*) FROM rolled) AS n
         )
-        SELECT j.ord,
-               CASE
-                   WHEN j.expired THEN 'EXPIRED'
-                   WHEN coalesce(j.clamped_prior,
-                                 CASE WHEN n.event_id IS NULL AND NOT j.clamped THEN
-                                     (SELECT e.verdict FROM access.events e
-                                      WHERE e.reader_id = j.reader_id AND e.event_id = j.event_id
-                                        AND e.occurred_at = j.occurred_at)
-                                 END,
-                                 j.verdict) = 'G' THEN 'GRANT'
-                   ELSE 'DENY'
-               END
-        FROM judged j
-        CROSS JOIN effects
-        LEFT JOIN inserted n ON n.reader_id = j.reader_id AND n.event_id = j.event_id
-                            AND n.occurred_at = j.occurred_at
-        ORDER BY j.ord;
-        PERFORM set_config('plan_cache_mode', v_plan_mode, true);
-        RETURN;
-    END IF;
+        SELECT array_agg(x.store AND EXISTS (
+                   SELECT 1 FROM inserted n
+                   WHERE n.reader_id = x.reader_id AND n.event_id = x.event_id
+                     AND n.occurred_at = x.occurred_at) ORDER BY x.i)
+        INTO j_store
+        FROM unnest(j_store, j_reader, j_event, j_at) WITH ORDINALITY
+             AS x(store, reader_id, event_id, occurred_at, i);
+        SELECT count(*) FILTER (WHERE x.store AND x.verdict = 'G'),
+               bool_or(x.store AND x.verdict = 'G' AND x.direction IN ('m', 'o'))
+        INTO v_grants, v_roll
+        FROM unnest(j_store, j_verdict, j_dir) AS x(store, verdict, direction);
+    END;
 
-    -- Every stored event is new: the effects are those of the stored GRANTs,
-    -- reduced to the latest event per badge; none, no statement.
+    -- The effects of the stored GRANTs, reduced to the latest event per
+    -- badge; none, no statement.
     IF v_grants > 0 THEN
         WITH per_badge AS (
             SELECT DISTINCT ON (f.badge_id) f.*,
@@ -338,11 +200,20 @@ BEGIN
                    pb.occurred_at, pb.reader_id
             FROM per_badge pb
             WHERE pb.direction IN ('i', 'm')
+              -- Not before the badge's last read-out.
+              AND NOT EXISTS (SELECT 1 FROM access.departures d
+                              WHERE d.badge_id = pb.badge_id AND d.left_at >= pb.occurred_at)
             ON CONFLICT (badge_id) DO UPDATE
                 SET person_id = EXCLUDED.person_id, site_id = EXCLUDED.site_id,
                     zone = EXCLUDED.zone, since = EXCLUDED.since,
                     last_seen = EXCLUDED.last_seen, last_reader = EXCLUDED.last_reader
                 WHERE p.last_seen <= EXCLUDED.last_seen
+        ),
+        departed AS (
+            INSERT INTO access.departures AS d (badge_id, left_at)
+            SELECT pb.badge_id, pb.occurred_at FROM per_badge pb WHERE pb.direction = 'o'
+            ON CONFLICT (badge_id) DO UPDATE SET left_at = EXCLUDED.left_at
+                WHERE d.left_at < EXCLUDED.left_at
         )
         DELETE FROM access.presence p
         USING per_badge pb
@@ -386,7 +257,7 @@ BEGIN
     END IF;
 
     -- A stored event answers its own verdict; one not stored (unknown
-    -- reader, due, or a clamped redelivery) the stored one if there is one.
+    -- reader, due, or a redelivery) the stored one if there is one.
     RETURN QUERY
     SELECT x.ord::integer,
            CASE

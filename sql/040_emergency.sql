@@ -44,7 +44,10 @@ $rules$Rules for access data in sac (paragraph 27 of General Assembly resolution
 
 4. Accountability.  Every headcount, muster view, declaration and refusal is
    written, with your database role, to a tamper-evident audit log that
-   auditors review.  Breaking any of these rules is serious misconduct under
+   auditors review.  The reason you give when you declare an emergency or a
+   drill is written there too, word for word, and kept: never put a
+   person's name in it.  Once an emergency or drill is closed, no one sees
+   names from it any more, only counts.  Breaking any of these rules is serious misconduct under
    staff regulation 10.2.
 $rules$)
 ON CONFLICT (version) DO NOTHING;
@@ -146,6 +149,7 @@ RETURNS TABLE (refusal text)
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
 AS $$
 DECLARE
     current_version integer;
@@ -182,32 +186,56 @@ $$;
 
 -- --- certification ----------------------------------------------------------
 
--- A certifier certifies p_role as an officer of p_site until p_expires.
--- Certifying again replaces the expiry, lifts a revocation and restarts the
--- certification: the officer must acknowledge the rules again.
+-- The opening shared by officer_certify and officer_revoke: why
+-- session_user may not certify or revoke p_role at p_site (code, refusal),
+-- or NULLs; the site's id; and whether p_role is well-formed enough to be
+-- named in the audit log.
+CREATE FUNCTION sac.certifier_standing(p_role text, p_site text, OUT site_id integer,
+                                       OUT code text, OUT refusal text, OUT role_ok boolean)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    SELECT s.id INTO site_id FROM sac.sites s WHERE s.name = p_site;
+    role_ok := p_role IS NOT NULL AND p_role ~ '^[A-Za-z0-9_.@-]{1,63}$';
+    IF NOT pg_catalog.pg_has_role(session_user, 'sac_certifier', 'MEMBER') THEN
+        code := 'not_certifier';
+        refusal := format('role %s is not a certifier (not a member of sac_certifier)', session_user);
+    ELSIF site_id IS NULL THEN
+        code := 'unknown_site';
+        refusal := format('unknown site %s', coalesce(sac.audit_site_text(p_site), '(invalid name)'));
+    ELSIF NOT role_ok THEN
+        code := 'unknown_role';
+        refusal := 'no such database role';
+    END IF;
+END
+$$;
+
+-- A certifier certifies p_role as an officer of p_site until p_expires, at
+-- most the certification_max setting (sac.settings, default 1 year) from
+-- now.  Certifying again replaces the expiry, lifts a revocation and
+-- restarts the certification: the officer must acknowledge the rules again.
 CREATE FUNCTION sac.officer_certify(p_role text, p_site text, p_expires timestamptz)
 RETURNS TABLE (refusal text, expires_at timestamptz)
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
 AS $$
 DECLARE
-    v_site_id integer;
+    st record;
     code text;
-    role_ok boolean;
+    v_max interval := (SELECT s.certification_max FROM sac.settings s);
 BEGIN
-    SELECT s.id INTO v_site_id FROM sac.sites s WHERE s.name = p_site;
-    role_ok := p_role IS NOT NULL AND p_role ~ '^[A-Za-z0-9_.@-]{1,63}$';
-    IF NOT pg_catalog.pg_has_role(session_user, 'sac_certifier', 'MEMBER') THEN
-        code := 'not_certifier';
-        refusal := format('role %s is not a certifier (not a member of sac_certifier)', session_user);
-    ELSIF v_site_id IS NULL THEN
-        code := 'unknown_site';
-        refusal := format('unknown site %s', coalesce(sac.audit_site_text(p_site), '(invalid name)'));
-    ELSIF NOT role_ok OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = p_role) THEN
+    SELECT * INTO st FROM sac.certifier_standing(p_role, p_site);
+    code := st.code;
+    refusal := st.refusal;
+    IF code IS NOT NULL THEN
+        NULL;
+    ELSIF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = p_role) THEN
         code := 'unknown_role';
         refusal := 'no such database role';
-        role_ok := false;
+        st.role_ok := false;
     ELSIF NOT pg_catalog.pg_has_role(p_role, 'sac_officer', 'MEMBER') THEN
         code := 'not_officer_role';
         refusal := format('role %s is not a member of sac_officer', p_role);
@@ -217,16 +245,20 @@ BEGIN
     ELSIF p_expires IS NULL OR p_expires <= now() THEN
         code := 'expiry_past';
         refusal := 'the expiry must be in the future';
+    ELSIF p_expires > now() + v_max THEN
+        code := 'expiry_too_far';
+        refusal := format('a certification may run at most %s (until %s)', v_max,
+                          to_char((now() + v_max) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
     END IF;
     IF code IS NOT NULL THEN
         PERFORM audit.record('officer_certify', 'refused', sac.audit_site_text(p_site), NULL, NULL,
-                             code || CASE WHEN role_ok THEN ' role=' || p_role ELSE '' END);
+                             code || CASE WHEN st.role_ok THEN ' role=' || p_role ELSE '' END);
         RETURN NEXT;
         RETURN;
     END IF;
     INSERT INTO sac.certifications AS c (role_name, site_id, certified_at, expires_at,
                                          revoked_at, certified_by)
-    VALUES (p_role, v_site_id, now(), p_expires, NULL, session_user)
+    VALUES (p_role, st.site_id, now(), p_expires, NULL, session_user)
     ON CONFLICT (role_name, site_id) DO UPDATE
         SET certified_at = excluded.certified_at, expires_at = excluded.expires_at,
             revoked_at = NULL, certified_by = excluded.certified_by;
@@ -245,26 +277,18 @@ RETURNS TABLE (refusal text, revoked_at timestamptz)
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
 AS $$
 DECLARE
-    v_site_id integer;
+    st record;
     code text;
-    role_ok boolean;
 BEGIN
-    SELECT s.id INTO v_site_id FROM sac.sites s WHERE s.name = p_site;
-    role_ok := p_role IS NOT NULL AND p_role ~ '^[A-Za-z0-9_.@-]{1,63}$';
-    IF NOT pg_catalog.pg_has_role(session_user, 'sac_certifier', 'MEMBER') THEN
-        code := 'not_certifier';
-        refusal := format('role %s is not a certifier (not a member of sac_certifier)', session_user);
-    ELSIF v_site_id IS NULL THEN
-        code := 'unknown_site';
-        refusal := format('unknown site %s', coalesce(sac.audit_site_text(p_site), '(invalid name)'));
-    ELSIF NOT role_ok THEN
-        code := 'unknown_role';
-        refusal := 'no such database role';
-    ELSE
+    SELECT * INTO st FROM sac.certifier_standing(p_role, p_site);
+    code := st.code;
+    refusal := st.refusal;
+    IF code IS NULL THEN
         UPDATE sac.certifications c SET revoked_at = now()
-        WHERE c.role_name = p_role AND c.site_id = v_site_id AND c.revoked_at IS NULL
+        WHERE c.role_name = p_role AND c.site_id = st.site_id AND c.revoked_at IS NULL
         RETURNING c.revoked_at INTO officer_revoke.revoked_at;
         IF NOT FOUND THEN
             code := 'not_certified';
@@ -273,7 +297,7 @@ BEGIN
     END IF;
     IF code IS NOT NULL THEN
         PERFORM audit.record('officer_revoke', 'refused', sac.audit_site_text(p_site), NULL, NULL,
-                             code || CASE WHEN role_ok THEN ' role=' || p_role ELSE '' END);
+                             code || CASE WHEN st.role_ok THEN ' role=' || p_role ELSE '' END);
         RETURN NEXT;
         RETURN;
     END IF;
@@ -294,9 +318,11 @@ RETURNS TABLE (refusal text, emergency_id bigint, on_roll bigint)
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
 AS $$
 DECLARE
     v_site_id integer;
+    v_confirm boolean;
     v_open bigint;
     code text;
     message text;
@@ -309,7 +335,8 @@ BEGIN
     END IF;
     -- Locking the site serialises declarations there, so a second one sees
     -- the first instead of failing on the one-open-per-site index.
-    SELECT s.id INTO v_site_id FROM sac.sites s WHERE s.name = p_site FOR UPDATE;
+    SELECT s.id, s.drill_confirm INTO v_site_id, v_confirm
+    FROM sac.sites s WHERE s.name = p_site FOR UPDATE;
     SELECT o.code, o.message INTO code, message FROM sac.officer_standing(v_site_id, p_site) o;
     IF code IS NULL THEN
         SELECT e.id INTO v_open FROM sac.emergencies e
@@ -334,8 +361,12 @@ BEGIN
     SELECT emergency_declare.emergency_id, p.badge_id, p.person_id, p.zone, p.last_seen, 'u'
     FROM access.presence p WHERE p.site_id = v_site_id;
     GET DIAGNOSTICS on_roll = ROW_COUNT;
+    -- The reason is part of the declaration's record: a typed value under
+    -- a fixed key (the officer was told it is kept and must name no one).
     PERFORM audit.record('emergency_declare', 'allowed', p_site, emergency_id, on_roll,
-                         'kind=' || p_kind);
+                         jsonb_build_object('kind', p_kind, 'reason', p_reason,
+                                            'confirmation_required',
+                                            p_kind = 'drill' AND v_confirm)::text);
     RETURN NEXT;
 END
 $$;
@@ -375,6 +406,7 @@ RETURNS TABLE (refusal text, unaccounted bigint)
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
 AS $$
 DECLARE
     st record;
@@ -405,6 +437,88 @@ BEGIN
 END
 $$;
 
+-- A drill whose names wait for a second officer: at a site with
+-- drill_confirm set, a drill shows names only once a certified officer of
+-- the site other than the declarer confirmed it.  Emergencies never wait.
+CREATE FUNCTION sac.drill_unconfirmed(p_emergency bigint) RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce((SELECT e.kind = 'drill' AND s.drill_confirm AND e.confirmed_at IS NULL
+                     FROM sac.emergencies e JOIN sac.sites s ON s.id = e.site_id
+                     WHERE e.id = p_emergency), false)
+$$;
+
+-- sac_admin sets whether drills at p_site need a second officer's
+-- confirmation before names are shown.  Audited.
+CREATE FUNCTION sac.site_drill_confirm(p_site text, p_required boolean)
+RETURNS TABLE (site text, drill_confirm boolean)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
+AS $$
+DECLARE
+    v_site sac.ident := sac.require_ident('site name', p_site);
+BEGIN
+    IF p_required IS NULL THEN
+        RAISE EXCEPTION 'say whether drills need confirmation' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    UPDATE sac.sites s SET drill_confirm = p_required WHERE s.name = v_site;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown site %', v_site USING ERRCODE = 'no_data_found';
+    END IF;
+    PERFORM audit.record('site_drill_confirm', 'allowed', v_site, NULL, NULL,
+                         jsonb_build_object('drill_confirm', p_required)::text);
+    RETURN QUERY SELECT v_site::text, p_required;
+END
+$$;
+
+-- A second certified, acknowledged officer of the site confirms open drill
+-- p_emergency (the declarer may not), so that its names are shown.
+CREATE FUNCTION sac.emergency_confirm(p_emergency bigint)
+RETURNS TABLE (refusal text)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
+AS $$
+DECLARE
+    st record;
+    e sac.emergencies;
+BEGIN
+    SELECT * INTO e FROM sac.emergencies x WHERE x.id = p_emergency FOR UPDATE;
+    SELECT * INTO st FROM sac.emergency_standing(p_emergency);
+    IF st.code IS NULL THEN
+        IF e.closed_at IS NOT NULL THEN
+            st.code := 'closed';
+            st.message := format('emergency %s is closed', p_emergency);
+        ELSIF e.kind <> 'drill' THEN
+            st.code := 'not_drill';
+            st.message := format('emergency %s is no drill: emergencies need no confirmation',
+                                 p_emergency);
+        ELSIF e.confirmed_at IS NOT NULL THEN
+            st.code := 'confirmed';
+            st.message := format('drill %s was already confirmed', p_emergency);
+        ELSIF e.declared_by = session_user THEN
+            st.code := 'own_drill';
+            st.message := 'the officer who declared a drill may not confirm it';
+        END IF;
+    END IF;
+    IF st.code IS NOT NULL THEN
+        PERFORM audit.record('emergency_confirm', 'refused', st.site_name, p_emergency, NULL,
+                             st.code);
+        refusal := st.message;
+        RETURN NEXT;
+        RETURN;
+    END IF;
+    UPDATE sac.emergencies x SET confirmed_at = now(), confirmed_by = session_user
+    WHERE x.id = p_emergency;
+    PERFORM audit.record('emergency_confirm', 'allowed', st.site_name, p_emergency);
+    RETURN NEXT;
+END
+$$;
+
 -- --- the two reads ----------------------------------------------------------
 
 -- Who is on the premises of p_site now.  Rows:
@@ -428,6 +542,7 @@ RETURNS TABLE (person_id bigint, name text, category text, zone text, since bigi
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
 SET enable_hashjoin = off
 SET enable_mergejoin = off
 SET max_parallel_workers_per_gather = 0
@@ -449,6 +564,11 @@ BEGIN
         IF NOT FOUND THEN
             code := 'no_emergency';
             message := format('no emergency or drill is open at site %s', p_site);
+        ELSIF sac.drill_unconfirmed(v_emergency) THEN
+            code := 'unconfirmed_drill';
+            message := format('drill %s at site %s shows names only after a second officer '
+                              'confirmed it (sacctl emergency confirm %s)', v_emergency, p_site,
+                              v_emergency);
         END IF;
     END IF;
     IF code IS NOT NULL THEN
@@ -495,8 +615,9 @@ $$;
 --   'person'   one unaccounted badge: person (NULL for a pool badge), zone
 --              and last_seen as of the roll.
 -- One statement reads the roll once, so the counts and the list agree.
--- Times are Unix seconds.  Readable while the emergency is open and, after
--- it was closed, until sac-purge removes its roll (closed_at then says so).
+-- Times are Unix seconds.  Readable while the emergency is open; after it
+-- was closed, counts only (no 'person' rows; closed_at says so) until
+-- sac-purge removes its roll.
 CREATE FUNCTION sac.muster_status(p_emergency bigint)
 RETURNS TABLE (part text, refusal text, emergency_id bigint, site text, kind text,
                declared_at bigint, closed_at bigint, on_roll bigint, accounted bigint,
@@ -506,6 +627,7 @@ RETURNS TABLE (part text, refusal text, emergency_id bigint, site text, kind tex
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
 SET enable_hashjoin = off
 SET enable_mergejoin = off
 SET max_parallel_workers_per_gather = 0
@@ -518,6 +640,11 @@ DECLARE
     n_rows bigint;
 BEGIN
     SELECT * INTO st FROM sac.emergency_standing(p_emergency);
+    IF st.code IS NULL AND st.closed_at IS NULL AND sac.drill_unconfirmed(p_emergency) THEN
+        st.code := 'unconfirmed_drill';
+        st.message := format('drill %s shows names only after a second officer confirmed it '
+                             '(sacctl emergency confirm %s)', p_emergency, p_emergency);
+    END IF;
     IF st.code IS NOT NULL THEN
         PERFORM audit.record('muster_status', 'refused', st.site_name, p_emergency, NULL, st.code);
         part := 'summary';
@@ -558,7 +685,8 @@ BEGIN
            NULL, NULL, NULL,
            r.person_id, ps.name, ps.category, r.zone, date_part('epoch', r.last_seen)::bigint
     FROM r LEFT JOIN sac.persons ps ON ps.id = r.person_id
-    WHERE r.state = 'u';
+    -- After the close, counts only: no one reads names from it any more.
+    WHERE r.state = 'u' AND e.closed_at IS NULL;
     -- The persons returned: every row but the summary and the points.
     GET DIAGNOSTICS n_rows = ROW_COUNT;
     PERFORM audit.record('muster_status', 'allowed', st.site_name, e.id, n_rows - 1 - n_points,
@@ -571,13 +699,16 @@ REVOKE ALL ON FUNCTION sac.audit_site_text(text), sac.officer_standing(integer, 
     sac.rules_current(), sac.officer_acknowledge(integer),
     sac.officer_certify(text, text, timestamptz), sac.officer_revoke(text, text),
     sac.emergency_declare(text, text, text), sac.emergency_close(bigint),
-    sac.headcount(text), sac.muster_status(bigint) FROM PUBLIC;
+    sac.headcount(text), sac.muster_status(bigint), sac.emergency_confirm(bigint),
+    sac.certifier_standing(text, text), sac.drill_unconfirmed(bigint),
+    sac.site_drill_confirm(text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sac.site_drill_confirm(text, boolean) TO sac_admin;
 
 -- See the head of this file for why every group role may call these.
 GRANT EXECUTE ON FUNCTION sac.rules_current(), sac.officer_acknowledge(integer),
     sac.officer_certify(text, text, timestamptz), sac.officer_revoke(text, text),
     sac.emergency_declare(text, text, text), sac.emergency_close(bigint),
-    sac.headcount(text), sac.muster_status(bigint)
+    sac.headcount(text), sac.muster_status(bigint), sac.emergency_confirm(bigint)
     TO sac_ingest, sac_purge, sac_admin, sac_certifier, sac_officer, sac_auditor;
 
 RESET ROLE;

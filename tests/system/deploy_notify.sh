@@ -97,8 +97,6 @@ notified reader "$T_BIN/sac-reader" -c "$T_DIR/reader.conf"
 cat >"$T_DIR/purge.conf" <<CONF
 [purge]
 database       = $(conninfo notify_purger)
-interval       = 60s
-access_max_age = 24h
 CONF
 notified purge "$T_BIN/sac-purge" -c "$T_DIR/purge.conf"
 

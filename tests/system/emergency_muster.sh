@@ -5,6 +5,8 @@
 # SIGINT or SIGTERM (exit 0) or until the emergency is closed; a closed
 # emergency stays readable by its officers until its roll is purged.
 source "$(dirname "$0")/../lib.sh"
+# Within the longest certification the database allows (1 year by default).
+EXPIRES=$(date -u -d "+300 days" +%Y-%m-%d)
 pg_start || exit 1
 
 make_login cert1 sac_certifier
@@ -26,8 +28,8 @@ INSERT INTO access.presence VALUES
     (3, 3, 1, 'east', now(), now(), 'hq-in'), (5, NULL, 1, 'lobby', now(), now(), 'hq-in'),
     (4, 4, 2, 'yard', now(), now(), 'annex-in');
 SQL
-sacctl_as cert1 officer certify off1 --site hq --expires 2099-01-01 >/dev/null
-sacctl_as cert1 officer certify off2 --site annex --expires 2099-01-01 >/dev/null
+sacctl_as cert1 officer certify off1 --site hq --expires "$EXPIRES" >/dev/null
+sacctl_as cert1 officer certify off2 --site annex --expires "$EXPIRES" >/dev/null
 sacctl_as off1 officer acknowledge --yes >/dev/null
 sacctl_as off2 officer acknowledge --yes >/dev/null
 

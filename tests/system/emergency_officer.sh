@@ -4,6 +4,8 @@
 # the headcount follows who is in and who went out; the three formats; no
 # role but a certified, informed officer ever obtains a name.
 source "$(dirname "$0")/../lib.sh"
+# Within the longest certification the database allows (1 year by default).
+EXPIRES=$(date -u -d "+300 days" +%Y-%m-%d)
 pg_start || exit 1
 
 make_login cert1 sac_certifier
@@ -47,14 +49,14 @@ tap_in 3
 
 # --- certification --------------------------------------------------------------
 refused "an officer may not certify" off1 "not a certifier" officer_certify "refused not_certifier role=off2 -" \
-    officer certify off2 --site hq --expires 2099-01-01
+    officer certify off2 --site hq --expires "$EXPIRES"
 refused "certifying a non-officer role" cert1 "adm1 is not a member of sac_officer" officer_certify \
-    "refused not_officer_role role=adm1 -" officer certify adm1 --site hq --expires 2099-01-01
+    "refused not_officer_role role=adm1 -" officer certify adm1 --site hq --expires "$EXPIRES"
 check_exit "a bad --expires is bad usage" 2 sacctl_as cert1 officer certify off1 --site hq --expires tomorrow
-check "certify off1 for hq" sacctl_as cert1 officer certify off1 --site hq --expires 2099-01-01
-check_eq "… printed as a record" "$(sacctl_as cert1 --format json officer certify off1 --site hq --expires 2099-01-01T12:00:00Z)" \
-    '{"role": "off1", "site": "hq", "expires_at": "2099-01-01T12:00:00Z"}'
-check_eq "… audited with role and expiry" "$(last_audit officer_certify)" "allowed role=off1 expires=2099-01-01T12:00:00Z -"
+check "certify off1 for hq" sacctl_as cert1 officer certify off1 --site hq --expires "$EXPIRES"
+check_eq "… printed as a record" "$(sacctl_as cert1 --format json officer certify off1 --site hq --expires "$EXPIRES"T12:00:00Z)" \
+    '{"role": "off1", "site": "hq", "expires_at": "'"$EXPIRES"'T12:00:00Z"}'
+check_eq "… audited with role and expiry" "$(last_audit officer_certify)" "allowed role=off1 expires=${EXPIRES}T12:00:00Z -"
 
 # --- every condition of a headcount, one by one -----------------------------------
 # A role in no sac group cannot reach schema sac at all: refused by
@@ -89,7 +91,8 @@ refused "declaring at another site" off1 "not certified as an officer for site a
 check_exit "declaring with a bad kind is bad usage" 2 sacctl_as off1 emergency declare --site hq --kind party --reason x
 id=$(sacctl_as off1 emergency declare --site hq --kind drill --reason "quarterly drill")
 check_match "declare prints the emergency id" "$id" '^[0-9]+$'
-check_eq "… audited with the roll size" "$(last_audit emergency_declare)" "allowed kind=drill 2"
+check_eq "… audited with the roll size, the kind and the reason" "$(last_audit emergency_declare)" \
+    'allowed {"kind": "drill", "reason": "quarterly drill", "confirmation_required": false} 2'
 refused "a second declare at the same site" off1 "emergency $id is already open at site hq" emergency_declare \
     "refused already_open kind=emergency -" emergency declare --site hq --kind emergency --reason "again"
 
@@ -139,7 +142,7 @@ check_eq "every muster status likewise" "$(refused_count muster_status)" "$((ms_
 sql -c "UPDATE sac.certifications SET expires_at = now() - interval '1 second' WHERE role_name = 'off1'" >/dev/null
 refused "an expired certification" off1 "certification of role off1 for site hq expired at" headcount "refused expired -" \
     headcount --site hq
-check "re-certifying" sacctl_as cert1 officer certify off1 --site hq --expires 2099-01-01
+check "re-certifying" sacctl_as cert1 officer certify off1 --site hq --expires "$EXPIRES"
 refused "re-certified, so the acknowledgement must be renewed" off1 "has not acknowledged the rules" headcount \
     "refused not_acknowledged -" headcount --site hq
 check "acknowledging again" sacctl_as off1 officer acknowledge --yes

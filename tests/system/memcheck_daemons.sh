@@ -48,7 +48,7 @@ check "GRANT and DENY both seen" bash -c \
     "grep -q ': GRANT' '$T_DIR/gate-1.log' && grep -q ': DENY' '$T_DIR/gate-1.log'"
 
 make_login purger sac_purge
-printf '[purge]\ndatabase = %s\ninterval = 60s\naccess_max_age = 24h\n' "$(conninfo purger)" >"$T_DIR/purge.conf"
+printf '[purge]\ndatabase = %s\n' "$(conninfo purger)" >"$T_DIR/purge.conf"
 check_exit "sac-purge --once under valgrind exits 0" 0 \
     "${VG[@]}" --log-file="$T_DIR/purge.vg" "$NORMAL_BIN/sac-purge" -c "$T_DIR/purge.conf" --once
 

@@ -143,7 +143,7 @@ check_eq "restored, the chain verifies again" "$(sql -c 'SELECT audit.first_brok
 sql -c "ALTER TABLE audit.log DISABLE TRIGGER USER;
         DELETE FROM audit.log WHERE id = $second;
         ALTER TABLE audit.log ENABLE TRIGGER USER" >/dev/null
-check_eq "a deleted row breaks the chain at the next one" "$(sql -c 'SELECT audit.first_broken_row()')" \
-    "$(sql -c "SELECT min(id) FROM audit.log WHERE id > $second")"
+check_eq "a deleted row breaks the chain where it was" "$(sql -c 'SELECT audit.first_broken_row()')" \
+    "$second"
 
 done_testing

@@ -4,7 +4,7 @@
 # table and index file of schema access after one pass (and are found there
 # before it, so the check can fail); open cycles and recent hours stay;
 # partitions are dropped and created ahead; the pass is audited with counts
-# only; credential-linked columns keep no statistics samples.
+# only; no column of an access table keeps planner statistics.
 source "$(dirname "$0")/../lib.sh"
 
 pg_start || exit 1
@@ -12,8 +12,6 @@ make_login purger sac_purge
 cat >"$T_DIR/purge.conf" <<CONF
 [purge]
 database       = $(conninfo purger)
-interval       = 60s
-access_max_age = 24h
 CONF
 
 # Every file of every relation in schema access: tables, partitions, indexes,
@@ -128,13 +126,12 @@ check_no_match "presence and the roll were rewritten (new files)" "$(cat "$T_DIR
     "^($(grep -F -e "$presence_file" -e "$roll_file" "$T_DIR/files.before" | paste -sd'|'))\$"
 
 # --- statistics -----------------------------------------------------------------------
-sql -c "ANALYZE access.presence; ANALYZE access.muster_roll"
-check_eq "ANALYZE samples other presence columns" \
-    "$(sql -c "SELECT count(*) > 0 FROM pg_statistic WHERE starelid = 'access.presence'::regclass")" t
-check_eq "no statistics of presence.badge_id/person_id" \
-    "$(sql -c "SELECT count(*) FROM pg_statistic s JOIN pg_attribute a ON a.attrelid = s.starelid AND a.attnum = s.staattnum
-               WHERE s.starelid IN ('access.presence'::regclass, 'access.muster_roll'::regclass)
-                 AND a.attname IN ('badge_id', 'person_id')")" 0
+sql -c "ANALYZE access.presence; ANALYZE access.muster_roll; ANALYZE access.events"
+check_eq "ANALYZE ran (it counted the rows)" \
+    "$(sql -c "SELECT reltuples > 0 FROM pg_class WHERE oid = 'access.presence'::regclass")" t
+check_eq "no statistics of any column of an access table" \
+    "$(sql -c "SELECT count(*) FROM pg_statistic s JOIN pg_class c ON c.oid = s.starelid
+               WHERE c.relnamespace = 'access'::regnamespace")" 0
 
 # --- a second pass finds nothing to remove and is audited again ---------------------------
 check_exit "a second pass succeeds" 0 sac-purge -c "$T_DIR/purge.conf" --once
