@@ -44,7 +44,9 @@ AS $$
                'message', o.message,
                'emergency_id', e.id,
                'kind', e.kind,
-               'declared_at', sac.web_iso(e.declared_at))
+               'declared_at', sac.web_iso(e.declared_at),
+               'unconfirmed', CASE WHEN e.id IS NOT NULL THEN sac.drill_unconfirmed(e.id) END,
+               'declared_by_you', CASE WHEN e.id IS NOT NULL THEN e.declared_by = session_user END)
            ORDER BY s.name COLLATE "C"), '[]'::json)
     FROM sac.certifications c
     JOIN sac.sites s ON s.id = c.site_id
@@ -80,11 +82,14 @@ CREATE TABLE sac.board_audits (
 -- The muster board of p_emergency: {"emergency_id", "site", "kind",
 -- "declared_at", "closed_at", "on_roll", "accounted", "left", "unaccounted",
 -- "muster_points": [{"reader", "zone", "accounted"}], "unaccounted_persons":
--- [{"person_id", "name", "category", "zone", "last_seen"}]}, sorted as
--- sacctl sorts (points by reader; persons by zone, name, id, NULLs first,
--- byte order), or {"refusal": why}.  Who may read it is sac.muster_status's
--- rule (sac.emergency_standing); once the emergency is closed the board
--- shows counts only.  One statement reads the roll, so counts and list agree.
+-- [{"person_id", "name", "category", "zone", "last_seen"}], "names_withheld"},
+-- sorted as sacctl sorts (points by reader; persons by zone, name, id, NULLs
+-- first, byte order), or {"refusal": why}.  Who may read it is
+-- sac.muster_status's rule (sac.emergency_standing).  Names are listed only
+-- when sac.muster_status would list them: not once the emergency is closed
+-- ("names_withheld": "closed"), not for a drill still waiting for a second
+-- officer's confirmation ("unconfirmed_drill"); the counts are shown then.
+-- One statement reads the roll, so counts and list agree.
 CREATE FUNCTION sac.muster_board(p_emergency bigint) RETURNS json
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -100,6 +105,7 @@ DECLARE
     board json;
     n_persons bigint;
     due boolean;
+    withheld text;
 BEGIN
     SELECT * INTO st FROM sac.emergency_standing(p_emergency);
     IF st.code IS NOT NULL THEN
@@ -107,6 +113,8 @@ BEGIN
         RETURN json_build_object('refusal', st.message);
     END IF;
     SELECT * INTO e FROM sac.emergencies x WHERE x.id = p_emergency;
+    withheld := CASE WHEN e.closed_at IS NOT NULL THEN 'closed'
+                     WHEN sac.drill_unconfirmed(e.id) THEN 'unconfirmed_drill' END;
 
     WITH r AS MATERIALIZED (
         SELECT m.person_id, m.zone, m.last_seen, m.state, m.muster_reader
@@ -119,7 +127,7 @@ BEGIN
     ), persons AS (
         SELECT r.person_id, ps.name, ps.category, r.zone::text AS zone, r.last_seen
         FROM r LEFT JOIN sac.persons ps ON ps.id = r.person_id
-        WHERE r.state = 'u' AND e.closed_at IS NULL
+        WHERE r.state = 'u' AND withheld IS NULL
     )
     SELECT json_build_object(
                'emergency_id', e.id,
@@ -141,7 +149,8 @@ BEGIN
                                      ORDER BY q.zone COLLATE "C" NULLS FIRST,
                                               q.name COLLATE "C" NULLS FIRST,
                                               q.person_id NULLS FIRST), '[]'::json)
-                                       FROM persons q)),
+                                       FROM persons q),
+               'names_withheld', withheld),
            (SELECT count(*) FROM persons)
     INTO board, n_persons;
 
@@ -153,8 +162,7 @@ BEGIN
         WHERE b.audited_at <= now() - interval '1 minute'
     RETURNING true INTO due;
     IF due THEN
-        PERFORM audit.record('muster_board', 'allowed', st.site_name, e.id, n_persons,
-                             CASE WHEN e.closed_at IS NOT NULL THEN 'closed' END);
+        PERFORM audit.record('muster_board', 'allowed', st.site_name, e.id, n_persons, withheld);
         DELETE FROM sac.board_audits b WHERE b.audited_at < now() - interval '1 day';
     END IF;
     RETURN board;
@@ -182,8 +190,8 @@ $$;
 -- time - the previous successful pass's cut-off: the most an access record
 -- can have aged just before this pass.  The age_before/age_after pairs are
 -- the sawtooth that must stay under access_max_age.  gap_s is the time
--- since the previous pass record.  anchor is the audit chain's last record
--- at the report's end.  Counts and times only, never personal data.
+-- since the previous pass record.  anchor is the audit chain's head at the
+-- report's end (sac-anchor:SEQ:HASH, as `sacctl audit anchor` prints it).  Counts and times only, never personal data.
 CREATE FUNCTION sac.deletion_report(p_from timestamptz DEFAULT NULL,
                                     p_to timestamptz DEFAULT NULL) RETURNS json
 LANGUAGE plpgsql
@@ -250,11 +258,13 @@ BEGIN
     INTO v_passes, n_passes, n_failures, v_max_age, v_max_gap, v_limit, v_interval
     FROM period p;
 
-    SELECT json_build_object('id', l.id,
-                             'at', to_char(l.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
-                             'hash', encode(l.hash, 'hex'))
+    -- The anchor in the form of `sacctl audit anchor`, for `audit verify --anchor`.
+    SELECT json_build_object('anchor', 'sac-anchor:' || c.seq || ':' || encode(c.link, 'hex'),
+                             'seq', c.seq,
+                             'chained_at', to_char(c.chained_at AT TIME ZONE 'UTC',
+                                                   'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
     INTO v_anchor
-    FROM audit.log l WHERE l.at <= v_to ORDER BY l.id DESC LIMIT 1;
+    FROM audit.chain c WHERE c.chained_at <= v_to ORDER BY c.seq DESC LIMIT 1;
 
     PERFORM audit.record('deletion_report', 'allowed', NULL, NULL, n_passes,
                          jsonb_build_object(

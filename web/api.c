@@ -212,6 +212,13 @@ static void api_close(struct api_call *c)
 	webdb_ctl(session_conn(c->session), cmd_emergency_close, 2, argv, false, true, c->reply);
 }
 
+static void api_confirm(struct api_call *c)
+{
+	char *argv[] = {"confirm", (char *)c->arg, NULL};
+
+	webdb_ctl(session_conn(c->session), cmd_emergency_confirm, 2, argv, false, false, c->reply);
+}
+
 static void api_audit_verify(struct api_call *c)
 {
 	char *argv[] = {"verify", NULL};
@@ -314,6 +321,7 @@ static const struct api_route api_routes[] = {
 	{"GET", "/api/muster/stream", api_muster_stream, true},
 	{"POST", "/api/emergencies", api_declare, true},
 	{"POST", "/api/emergencies/*/close", api_close, true},
+	{"POST", "/api/emergencies/*/confirm", api_confirm, true},
 	{"GET", "/api/audit/verify", api_audit_verify, true},
 	{"GET", "/api/audit/report", api_report, true},
 	{"GET", "/api/sites", api_sites, true},

@@ -13,6 +13,7 @@ certs_make
 web_role off1 'off1-pw' sac_officer
 web_role aud1 'aud1-pw' sac_auditor
 web_role adm1 'adm1-pw' sac_admin
+web_role off2 'off2-pw' sac_officer
 web_role cert1 'cert1-pw' sac_certifier
 web_role nobody 'nobody-pw'
 web_role trustee 'x' sac_officer
@@ -28,7 +29,9 @@ INSERT INTO access.presence VALUES
     (1, 1, 1, 'lobby', now(), now(), 'hq-in'), (2, 2, 1, 'east', now(), now(), 'hq-in'),
     (3, NULL, 1, 'lobby', now(), now(), 'hq-in');
 SQL
-sacctl_pw cert1 cert1-pw officer certify off1 --site hq --expires 2099-01-01 >/dev/null
+sacctl_pw cert1 cert1-pw officer certify off1 --site hq --expires "$(date -u -d "+30 days" +%F)" >/dev/null
+sacctl_pw cert1 cert1-pw officer certify off2 --site hq --expires "$(date -u -d "+30 days" +%F)" >/dev/null
+sacctl_pw off2 off2-pw officer acknowledge --yes >/dev/null
 
 # --- configuration ---------------------------------------------------------------
 WEB_PORT=$(free_port)
@@ -165,6 +168,24 @@ check_eq "closing again: 403" "$(web_api POST "/api/emergencies/$id/close")" 403
 check_eq "a bad id in the path: 400" "$(web_api POST "/api/emergencies/1x/close")" 400
 check_eq "the board of a closed emergency: counts, no names" \
     "$(curl -sSN --max-time 5 --cacert "$T_DIR/pki/controller-ca.crt" -b "$T_DIR/off1.jar" "$WEB_URL/api/muster/stream?emergency=$id" | grep -c 'Example')" 0
+# A site whose drills show names only after a second officer confirmed them.
+sacctl_pw adm1 adm1-pw site drill-confirm hq --required yes >/dev/null
+check_eq "a drill at a site that requires confirmation: 200" \
+    "$(web_api POST /api/emergencies '{"site": "hq", "kind": "drill", "reason": "confirmed drill"}')" 200
+id2=$(json_get 'd["emergency_id"]')
+board2=$(curl -sSN --max-time 4 --cacert "$T_DIR/pki/controller-ca.crt" -b "$T_DIR/off1.jar" \
+    "$WEB_URL/api/muster/stream?emergency=$id2" 2>/dev/null | grep '^data:' | head -n 1)
+check_match "… its live board shows the counts, names withheld" "$board2" '"unaccounted" ?: ?3,.*"names_withheld" ?: ?"unconfirmed_drill"'
+check_no_match "… and no name" "$board2" "Example"
+check_eq "… GET /api/muster is refused until then: 403" "$(web_api GET "/api/muster?emergency=$id2")" 403
+check_eq "the declaring officer may not confirm: 403" "$(web_api POST "/api/emergencies/$id2/confirm")" 403
+check "a second officer signs in" web_signin off2 off2-pw
+check_eq "… and confirms: 200" "$(web_api POST "/api/emergencies/$id2/confirm")" 200
+check_match "… the JSON of sacctl emergency confirm" "$(web_body | tr -d ' \n')" "^\{\"emergency_id\":$id2,\"confirmed\":true\}$"
+check_eq "now the names are shown: 200" "$(web_api GET "/api/muster?emergency=$id2" '' off1)" 200
+check_match "… with the names" "$(web_body)" "Ada Example"
+check_eq "close it: 204" "$(web_api POST "/api/emergencies/$id2/close" '' off1)" 204
+WEB_ROLE=off1
 check_eq "an unknown API path: 404" "$(web_api GET /api/nothing)" 404
 check_eq "a wrong method: 405" "$(web_api PUT /api/emergencies)" 405
 
@@ -172,9 +193,9 @@ check_eq "a wrong method: 405" "$(web_api PUT /api/emergencies)" 405
 check "an auditor signs in" web_signin aud1 aud1-pw
 check_eq "GET /api/audit/verify: 200" "$(web_api GET /api/audit/verify)" 200
 check "… the JSON of sacctl audit verify (but checked_at)" same_json "$T_DIR/resp.body" \
-    "$(sacctl_pw aud1 aud1-pw --format json audit verify)" "checked_at,oldest_access_record_age_s"
+    "$(sacctl_pw aud1 aud1-pw --format json audit verify)" "checked_at,oldest_access_record_age_s,audit_head"
 check_eq "GET /api/audit/report: 200" "$(web_api GET /api/audit/report)" 200
-check_match "… with the chain's anchor" "$(json_get 'd["anchor"]["hash"]')" '^[0-9a-f]{64}$'
+check_match "… with the chain's anchor" "$(json_get 'd["anchor"]["anchor"]')" '^sac-anchor:[0-9]+:[0-9a-f]{64}$'
 check_eq "the auditor's muster read: 403" "$(web_api GET "/api/muster?emergency=$id")" 403
 check_eq "… audited as refused" "$(sql -c "SELECT role || ' ' || outcome FROM audit.log WHERE action = 'muster_status' ORDER BY id DESC LIMIT 1")" "aud1 refused"
 check_eq "the officer's audit verify: 403" "$(web_api GET /api/audit/verify '' off1)" 403

@@ -27,7 +27,7 @@ for n in "${names[@]}"; do
     uids+=("$u")
     enroll "$n" "$u" >/dev/null || exit 1
 done
-sacctl_pw cert1 cert1-pw officer certify off1 --site hq --expires 2099-01-01 >/dev/null
+sacctl_pw cert1 cert1-pw officer certify off1 --site hq --expires "$(date -u -d "+30 days" +%F)" >/dev/null
 
 port=$(free_port)
 controller_start ctl-1 "$port" || exit 1

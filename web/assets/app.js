@@ -124,6 +124,13 @@ async function loadSites() {
     if (s.emergency_id) {
       card.appendChild(el('div', 'state', (s.kind === 'drill' ? 'Drill' : 'EMERGENCY') +
         ' open since ' + localTime(s.declared_at)));
+      if (s.standing === 'ready' && s.unconfirmed && !s.declared_by_you) {
+        const c = el('button', '', 'Confirm this drill (second officer)');
+        c.type = 'button';
+        c.id = 'confirm-' + s.emergency_id;
+        c.addEventListener('click', () => confirmDrill(s.emergency_id));
+        card.appendChild(c);
+      }
       if (s.standing === 'ready') {
         const b = el('button', '', 'Open the muster board');
         b.type = 'button';
@@ -170,6 +177,13 @@ async function declare(ev) {
   if (r.status !== 200) { notice((r.data && r.data.error) || 'The declaration failed.'); return; }
   $('reason').value = '';
   notice((kind === 'drill' ? 'Drill ' : 'Emergency ') + r.data.emergency_id + ' declared.');
+  await loadSites();
+}
+
+async function confirmDrill(id) {
+  const r = await api('POST', '/api/emergencies/' + encodeURIComponent(id) + '/confirm');
+  if (r.status !== 200) { notice((r.data && r.data.error) || 'The confirmation failed.'); return; }
+  notice('Drill ' + id + ' confirmed: its muster board shows names now.');
   await loadSites();
 }
 
@@ -222,7 +236,11 @@ function renderBoard(b) {
   }
   const persons = $('persons');
   clear(persons);
-  if (b.unaccounted_persons.length === 0) persons.appendChild(el('li', '', b.closed_at ? 'Closed: no names are shown.' : 'Nobody.'));
+  const withheld = {
+    closed: 'Closed: no names are shown any more.',
+    unconfirmed_drill: 'Names are shown once a second officer of the site confirms this drill.',
+  };
+  if (b.unaccounted_persons.length === 0) persons.appendChild(el('li', '', withheld[b.names_withheld] || 'Nobody.'));
   for (const p of b.unaccounted_persons) {
     const li = el('li');
     li.appendChild(el('span', 'pname', p.name || (p.person_id ? 'person ' + p.person_id : 'unnamed badge')));
@@ -307,8 +325,8 @@ async function loadReport(ev) {
       duration(p.age_before_s), duration(p.age_after_s)]) tr.appendChild(el('td', '', c));
     body.appendChild(tr);
   }
-  text('report-anchor', d.anchor ? 'Audit chain at the report\u2019s end: record ' + d.anchor.id +
-    ' of ' + d.anchor.at + ', hash ' + d.anchor.hash : 'The audit log is empty.');
+  text('report-anchor', d.anchor ? 'Audit chain at the report\u2019s end (' + d.anchor.chained_at +
+    '), for sacctl audit verify --anchor: ' + d.anchor.anchor : 'The audit chain is empty.');
 }
 
 function drawChart(d) {
