@@ -26,7 +26,7 @@ HARDEN_CFLAGS  := -fstack-protector-strong -fPIE \
                   $(if $(filter -O1 -O2 -O3 -Os -Og -Ofast,$(CFLAGS)),-D_FORTIFY_SOURCE=2)
 HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now
 ALL_CFLAGS = -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(HARDEN_CFLAGS) $(WARN) -D_GNU_SOURCE \
-             -DSAC_VERSION='"$(VERSION)"' -DSAC_SQL_DIR='"$(PREFIX)/share/sac/sql"' \
+             -DSAC_VERSION='"$(VERSION)"' \
              -Icommon $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS = $(CFLAGS) $(HARDEN_LDFLAGS) $(EXTRA_CFLAGS) $(LDFLAGS)
 LDLIBS  = $(PKG_LIBS) -lpthread
@@ -74,7 +74,7 @@ FUZZ_DRIVER := $(if $(filter libfuzzer,$(FUZZ_ENGINE)),-fsanitize=fuzzer,$(call 
 ALL_SRC := $(COMMON_SRC) $(foreach p,$(PRESENT),$(wildcard $(call prog_dir,$(p))/*.c)) \
            $(UNIT_SRC) $(BENCH_SRC) $(FUZZ_SRC) tests/fuzz/replay.c
 
-.PHONY: all check deps demo demo-web bench soak fuzz install uninstall clean format lint unit-tests fuzz-targets
+.PHONY: all check deps demo demo-web bench soak fuzz install uninstall clean format lint unit-tests fuzz-targets deb
 all: $(BUILT) $(BENCH_BIN)
 
 $(B)/obj/%.o: %.c
@@ -102,6 +102,18 @@ $(foreach p,$(PRESENT),$(eval $(call program_rule,$(p))))
 $(B)/bin/sac-web: $(B)/obj/libsacctl.a
 $(B)/bin/sac-web: LDLIBS += $(COMMON_LIB) $(shell pkg-config --libs libmicrohttpd jansson 2>/dev/null)
 $(B)/obj/web/assets.o: $(wildcard web/assets/*)
+
+# sacctl carries the migrations sql/*.sql compiled in (ctl/sqlfiles.h), in
+# its archive.  tools/embed-sql runs at every make and rewrites the
+# generated file only when sql/ changed (an edit, a new or a removed file).
+$(B)/gen/sqlfiles.c: FORCE
+	@mkdir -p $(dir $@)
+	@tools/embed-sql $@ sql
+$(B)/obj/gen/sqlfiles.o: $(B)/gen/sqlfiles.c ctl/sqlfiles.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ictl -c $< -o $@
+$(B)/obj/libsacctl.a: $(B)/obj/gen/sqlfiles.o
+FORCE:
 
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(TEST_LIBS)
 	@mkdir -p $(dir $@)
@@ -144,7 +156,7 @@ fuzz: deps
 # units, sysusers/tmpfiles snippets, man pages
 # and commented example configurations.  The units name $(PREFIX)/bin.
 # Example configurations go to $(DESTDIR)/etc/sac: /etc is not under PREFIX.
-SYSTEMD_UNITS := $(notdir $(wildcard systemd/*.service))
+SYSTEMD_UNITS := $(notdir $(wildcard systemd/*.service systemd/*.timer))
 MAN1 := $(notdir $(wildcard man/*.1))
 MAN8 := $(notdir $(wildcard man/*.8))
 CONF_EXAMPLES := $(notdir $(wildcard etc/*.conf.example))
@@ -176,6 +188,27 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man1/,$(MAN1))
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man8/,$(MAN8))
 	rm -f $(addprefix $(DESTDIR)/etc/sac/,$(CONF_EXAMPLES))
+
+# Debian packages (debian/, SPEC §8) into build/deb/, built from a copy of
+# the sources with Debian's build flags and checked with lintian.  Rebuilt
+# only when a source file is newer than the last build.  sac-web is built
+# when web/ has sources.
+DEB_DIR := build/deb
+DEB_SRC := $(filter-out build/% run/%,$(shell find Makefile common reader controller purge ctl web sql \
+             systemd debian man etc tools -type f 2>/dev/null))
+DEB_PROFILES := $(if $(wildcard web/*.c),,-Ppkg.sac.noweb)
+
+deb: $(DEB_DIR)/stamp
+$(DEB_DIR)/stamp: $(DEB_SRC)
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src/sac-$(VERSION)
+	@tar -cf - $(DEB_SRC) | tar -C $(DEB_DIR)/src/sac-$(VERSION) -xf -
+	cd $(DEB_DIR)/src/sac-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    DEB_BUILD_OPTIONS=noautodbgsym dpkg-buildpackage -b -us -uc $(DEB_PROFILES) \
+	    >../build.log 2>&1 || { tail -n 40 ../build.log; exit 1; }
+	mv $(DEB_DIR)/src/*.deb $(DEB_DIR)/
+	rm -rf $(DEB_DIR)/src/sac-$(VERSION)
+	lintian --fail-on error,warning $(DEB_DIR)/*.deb
+	touch $@
 
 # Every C file of the tree: `make format` rewrites them in the style of
 # .clang-format, `make lint` (run by `make check`) fails on any file not in

@@ -49,8 +49,8 @@ FROM generate_series(1, $EVENTS) i,
 VACUUM ANALYZE;
 SQL
 echo "# loaded in $(( $(date +%s) - load_start )) s; present per site: $(sql -c "SELECT string_agg(site_id || ':' || n, ' ') FROM (SELECT site_id, count(*) n FROM access.presence GROUP BY 1 ORDER BY 1) x"); events: $(sql -c "SELECT count(*) FROM access.events")"
-sacctl_as cert1 officer certify off1 --site hq --expires 2099-01-01 >/dev/null || exit 3
-sacctl_as cert1 officer certify off1 --site annex --expires 2099-01-01 >/dev/null || exit 3
+sacctl_as cert1 officer certify off1 --site hq --expires "$(date -u -d "+300 days" +%Y-%m-%d)" >/dev/null || exit 3
+sacctl_as cert1 officer certify off1 --site annex --expires "$(date -u -d "+300 days" +%Y-%m-%d)" >/dev/null || exit 3
 sacctl_as off1 officer acknowledge --yes >/dev/null || exit 3
 big=$(sacctl_as off1 emergency declare --site hq --kind drill --reason bench) || exit 3
 small=$(sacctl_as off1 emergency declare --site annex --kind drill --reason bench) || exit 3

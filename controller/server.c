@@ -207,8 +207,8 @@ static void conn_fail(struct server *sv, struct conn *c, const char *code, const
 	m.verb = PROTO_ERR;
 	snprintf(m.err_code, sizeof(m.err_code), "%s", code);
 	snprintf(m.err_text, sizeof(m.err_text), "%s", text);
-	log_notice("%s%s%s: closing: %s %s", c->peer, c->reader_id[0] ? " reader " : "", c->reader_id,
-		   code, text);
+	log_notice("%s%s%s: closing: %s (ERR %s)", c->peer, c->reader_id[0] ? " reader " : "",
+		   c->reader_id, text, code);
 	c->state = CONN_CLOSING;
 	c->deadline_ms = daemon_monotonic_ms() + SERVER_CLOSING_MS;
 	c->in_len = 0;

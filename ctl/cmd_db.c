@@ -2,6 +2,10 @@
  * cmd_db — `sacctl db migrate`: applies the numbered SQL files
  * (sql/NNN_*.sql, in name order) that the database has not seen yet.
  *
+ * The files are compiled into sacctl (sqlfiles.h), so migrating needs no
+ * file on disk wherever sacctl was installed.  SAC_SQL_DIR=DIR reads them
+ * from DIR instead (for developing a new migration).
+ *
  * All pending files run in ONE transaction under an advisory lock, so two
  * concurrent migrations serialise and a failure leaves the database as it
  * was.  Each applied file is recorded in public.sac_migrations with the
@@ -18,6 +22,7 @@
 
 #include "commands.h"
 #include "ctldb.h"
+#include "sqlfiles.h"
 
 #define MIGRATE_LOCK_CLASS "7300" /* advisory lock keys 7301, 7302 are in sql/001 */
 #define MIGRATE_MAX_FILE (8 * 1024 * 1024)
@@ -162,6 +167,35 @@ fail:
 	return -1;
 }
 
+/* The migrations compiled into sacctl, copied so that they are freed like
+ * loaded ones.  Returns the count, or -1 after printing why. */
+static int migrate_embedded(struct migration **out)
+{
+	struct migration *m = NULL;
+	size_t i;
+
+	*out = NULL;
+	if (sql_files_count == 0)
+		return 0;
+	m = calloc(sql_files_count, sizeof(*m));
+	if (m == NULL)
+		goto fail;
+	for (i = 0; i < sql_files_count; i++) {
+		m[i].name = strdup(sql_files[i].name);
+		m[i].text = malloc(sql_files[i].len + 1);
+		if (m[i].name == NULL || m[i].text == NULL)
+			goto fail;
+		memcpy(m[i].text, sql_files[i].text, sql_files[i].len + 1);
+		m[i].len = sql_files[i].len;
+	}
+	*out = m;
+	return (int)sql_files_count;
+fail:
+	migrate_free(m, sql_files_count);
+	ctl_fail(CTL_EXIT_ENV, "out of memory");
+	return -1;
+}
+
 /* Runs one parameterless statement. */
 static int migrate_simple(struct ctl *ctl, const char *sql)
 {
@@ -251,6 +285,7 @@ int cmd_db_migrate(struct ctl *ctl, int argc, char **argv)
 {
 	const struct ctl_arg args[] = {{0}};
 	const char *dir = getenv("SAC_SQL_DIR");
+	const char *source = "sacctl";
 	struct migration *m = NULL;
 	struct out_table *t = NULL;
 	int n = 0, i, status;
@@ -258,13 +293,17 @@ int cmd_db_migrate(struct ctl *ctl, int argc, char **argv)
 
 	if (!ctl_args_parse(ctl, argc, argv, args, &status))
 		return status;
-	if (dir == NULL || dir[0] == '\0')
-		dir = SAC_SQL_DIR;
-	n = migrate_load(dir, &m);
+	if (dir != NULL && dir[0] != '\0') {
+		n = migrate_load(dir, &m);
+		source = dir;
+	} else {
+		n = migrate_embedded(&m);
+	}
 	if (n < 0)
 		return CTL_EXIT_ENV;
 	if (n == 0) {
-		status = ctl_fail(CTL_EXIT_ENV, "SQL directory %s holds no NNN_*.sql file", dir);
+		status = ctl_fail(CTL_EXIT_ENV, "%s%s holds no NNN_*.sql file",
+				  dir != NULL && dir[0] != '\0' ? "SQL directory " : "", source);
 		goto out;
 	}
 	t = out_table_new();
@@ -285,7 +324,7 @@ int cmd_db_migrate(struct ctl *ctl, int argc, char **argv)
 	if (status != CTL_EXIT_OK)
 		goto out;
 	if (out_rows(t) == 0 && ctl->format == OUT_TEXT)
-		printf("nothing to apply: all %d migrations in %s are already applied\n", n, dir);
+		printf("nothing to apply: all %d migrations in %s are already applied\n", n, source);
 	else
 		status = ctl_print_list(ctl, t);
 out:

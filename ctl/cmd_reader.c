@@ -1,5 +1,5 @@
 /*
- * cmd_reader — `sacctl reader add|disable|list|denials`: the badge readers
+ * cmd_reader — `sacctl reader add|disable|enable|list|denials`: the badge readers
  * of a site, whether the controller hears from them, and how many taps they
  * denied per hour (counts only: a denial stores no credential).
  */
@@ -56,6 +56,27 @@ int cmd_reader_disable(struct ctl *ctl, int argc, char **argv)
 	if (!ctl_args_parse(ctl, argc, argv, args, &status))
 		return status;
 	status = ctldb_call(ctl, &purpose, "SELECT * FROM sac.reader_disable($1)", 1, &id, &res);
+	if (status != CTL_EXIT_OK)
+		return status;
+	status = ctldb_print(ctl, res, true);
+	PQclear(res);
+	return status;
+}
+
+int cmd_reader_enable(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct ctldb_purpose purpose = {"enable readers", "sac_admin"};
+	const char *id;
+	const struct ctl_arg args[] = {
+		{.name = "ID", .positional = true, .required = true, .value = &id},
+		{0},
+	};
+	PGresult *res = NULL;
+	int status;
+
+	if (!ctl_args_parse(ctl, argc, argv, args, &status))
+		return status;
+	status = ctldb_call(ctl, &purpose, "SELECT * FROM sac.reader_enable($1)", 1, &id, &res);
 	if (status != CTL_EXIT_OK)
 		return status;
 	status = ctldb_print(ctl, res, true);

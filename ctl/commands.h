@@ -21,6 +21,7 @@ int cmd_site_drill_confirm(struct ctl *ctl, int argc, char **argv);
 /* cmd_reader.c */
 int cmd_reader_add(struct ctl *ctl, int argc, char **argv);
 int cmd_reader_disable(struct ctl *ctl, int argc, char **argv);
+int cmd_reader_enable(struct ctl *ctl, int argc, char **argv);
 int cmd_reader_list(struct ctl *ctl, int argc, char **argv);
 int cmd_reader_denials(struct ctl *ctl, int argc, char **argv);
 

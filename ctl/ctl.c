@@ -133,8 +133,10 @@ bool ctl_args_parse(struct ctl *ctl, int argc, char **argv, const struct ctl_arg
 			continue;
 		}
 		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-			if (ctl->command != NULL)
+			if (ctl->command != NULL) {
 				ctl_print_usage(ctl_out(), ctl->command);
+				fprintf(ctl_out(), "  %s\n", ctl->command->summary);
+			}
 			*status = CTL_EXIT_OK;
 			return false;
 		}

@@ -21,6 +21,32 @@
 #define OID_NUMERIC 1700
 #define OID_TIMESTAMPTZ 1184
 
+/* The packages' connection service: /etc/sac/pg_service.conf, section [sac]. */
+#define CTLDB_SERVICE_DIR "/etc/sac"
+#define CTLDB_SERVICE "sac"
+
+/* Without --db, PGSERVICE, PGDATABASE or PGHOST, sacctl connects through
+ * libpq's service "sac"; a service file of the caller (~/.pg_service.conf,
+ * PGSERVICEFILE) comes first, /etc/sac/pg_service.conf after it. */
+static void ctldb_default_service(struct ctl *ctl)
+{
+	const char *service = getenv("PGSERVICE");
+
+	if (ctl->conninfo[0] != '\0')
+		return;
+	if (service == NULL) {
+		if (getenv("PGDATABASE") != NULL || getenv("PGHOST") != NULL ||
+		    getenv("PGHOSTADDR") != NULL ||
+		    access(CTLDB_SERVICE_DIR "/pg_service.conf", R_OK) != 0)
+			return;
+		ctl->conninfo = "service=" CTLDB_SERVICE;
+	} else if (strcmp(service, CTLDB_SERVICE) != 0) {
+		return;
+	}
+	if (getenv("PGSYSCONFDIR") == NULL && access(CTLDB_SERVICE_DIR "/pg_service.conf", R_OK) == 0)
+		setenv("PGSYSCONFDIR", CTLDB_SERVICE_DIR, 0);
+}
+
 /* The login role a connection with ctl->conninfo asks for (libpq's rules:
  * the conninfo's user, else PGUSER, else the operating-system user). */
 static void ctldb_login_role(const struct ctl *ctl, char *out, size_t out_size)
@@ -47,6 +73,7 @@ int ctldb_connect(struct ctl *ctl, const struct ctldb_purpose *purpose)
 
 	if (ctl->conn != NULL)
 		return CTL_EXIT_OK;
+	ctldb_default_service(ctl);
 	ctl->conn = db_connect(ctl->conninfo, "sacctl", err, sizeof(err));
 	if (ctl->conn == NULL && db_connect_refused(err)) {
 		/* Only the sac group roles may connect: a refusal like any other. */

@@ -22,6 +22,7 @@ static const struct ctl_command commands[] = {
 	{"reader", "add", cmd_reader_add, "ID --site SITE --direction in|out|muster [--zone ZONE]",
 	 "add a badge reader"},
 	{"reader", "disable", cmd_reader_disable, "ID", "disable a reader (its connection closes)"},
+	{"reader", "enable", cmd_reader_enable, "ID", "enable a disabled reader again"},
 	{"reader", "list", cmd_reader_list, "", "readers, online/offline and last seen"},
 	{"reader", "denials", cmd_reader_denials, "[--since TIME]",
 	 "denied taps per reader and hour (counts only)"},

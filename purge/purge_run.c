@@ -18,6 +18,10 @@
  * late pass), applied to video the same way. */
 #define PURGE_VIDEO_MARGIN_S 35
 
+/* sac.purge_presence rewrites one of access.presence_parts() partitions per
+ * call; more calls than this mean something is wrong. */
+#define PURGE_MAX_PRESENCE_CALLS 256
+
 void purge_run_init(struct purge_run *run)
 {
 	memset(run, 0, sizeof(*run));
@@ -174,7 +178,8 @@ static enum purge_status purge_run_step(struct purge_run *run, const char *step,
 }
 
 /* The first three steps of sql/030_purge.sql, each committed on its own so
- * that ingest waits for one short lock at a time.  The ledger step begins
+ * that ingest waits for one short lock at a time (the presence step is one
+ * call per partition).  The ledger step begins
  * the pass in the database (limits and cut-off are the database's) and
  * says the interval; pass receives the pass's id. */
 static enum purge_status purge_run_steps(struct purge_run *run, const struct purge_config *cfg,
@@ -184,6 +189,7 @@ static enum purge_status purge_run_steps(struct purge_run *run, const struct pur
 	const char *params[1];
 	PGresult *ledger = NULL, *presence = NULL, *muster = NULL;
 	enum purge_status status = PURGE_UNREACHABLE;
+	int i;
 
 	snprintf(run->last_step, sizeof(run->last_step), "connect");
 	if (purge_run_connect(run, cfg, reason) != 0) {
@@ -204,10 +210,23 @@ static enum purge_status purge_run_steps(struct purge_run *run, const struct pur
 	snprintf(pass, pass_size, "%s", PQgetvalue(ledger, 0, 0));
 	run->interval_s = strtoll(PQgetvalue(ledger, 0, 1), NULL, 10);
 	params[0] = pass;
-	status = purge_run_step(run, "presence", "SELECT sac.purge_presence($1::bigint)", 1, params, 1,
-				&presence, reason, sqlstate);
-	if (status != PURGE_OK)
+	/* One partition per call, each its own transaction, until the database
+	 * says none is left (bounded, in case it never did). */
+	for (i = 0; i < PURGE_MAX_PRESENCE_CALLS; i++) {
+		PQclear(presence);
+		status = purge_run_step(run, "presence", "SELECT sac.purge_presence($1::bigint)", 1,
+					params, 1, &presence, reason, sqlstate);
+		if (status != PURGE_OK)
+			goto out;
+		if (strcmp(PQgetvalue(presence, 0, 0), "t") != 0)
+			break;
+	}
+	if (i == PURGE_MAX_PRESENCE_CALLS) {
+		*reason = "error";
+		log_error("purge pass: the presence step did not end after %d calls", i);
+		status = PURGE_FAILED;
 		goto out;
+	}
 	status = purge_run_step(run, "muster", "SELECT sac.purge_muster($1::bigint)", 1, params, 1,
 				&muster, reason, sqlstate);
 out:

@@ -212,6 +212,9 @@ $$;
 
 -- One row per badge on the premises: the open read-in/read-out cycle.  The
 -- read-out deletes it; sac-purge rewrites the table so the bytes go too.
+-- Split by badge into 16 partitions that a purge pass rewrites one at a
+-- time, each in its own short transaction: ingest waits, if at all, for
+-- the rewrite of one sixteenth of the table.
 CREATE TABLE access.presence (
     badge_id    bigint PRIMARY KEY,
     person_id   bigint,                 -- NULL: a pool badge (unidentified)
@@ -220,7 +223,7 @@ CREATE TABLE access.presence (
     since       timestamptz NOT NULL,   -- the read-in; retention is measured from it
     last_seen   timestamptz NOT NULL,
     last_reader text NOT NULL
-);
+) PARTITION BY HASH (badge_id);
 CREATE INDEX presence_site ON access.presence (site_id);
 
 -- The latest read-out of each badge that left, for as long as a read-in
@@ -228,11 +231,32 @@ CREATE INDEX presence_site ON access.presence (site_id);
 -- an offline reader) that is older than the badge's last read-out must not
 -- make it present again.  Badge and time only; removed once left_at is past
 -- the retention cut-off (no older read-in is stored then) and rewritten by
--- every purge pass like access.presence.
+-- every purge pass with the presence partition of the same number.
 CREATE TABLE access.departures (
     badge_id    bigint PRIMARY KEY,
     left_at     timestamptz NOT NULL
-);
+) PARTITION BY HASH (badge_id);
+
+-- The number of partitions of access.presence and access.departures.
+CREATE FUNCTION access.presence_parts() RETURNS integer
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog
+AS $$ SELECT 16 $$;
+
+DO $$
+DECLARE
+    t text;
+    i integer;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['presence', 'departures'] LOOP
+        FOR i IN 0 .. access.presence_parts() - 1 LOOP
+            EXECUTE format('CREATE TABLE access.%I PARTITION OF access.%I '
+                           'FOR VALUES WITH (MODULUS %s, REMAINDER %s)',
+                           t || '_' || lpad(i::text, 2, '0'), t, access.presence_parts(), i);
+        END LOOP;
+    END LOOP;
+END
+$$;
 
 -- The muster roll of an emergency: who was present when it was declared,
 -- and who has since reached a muster point or left the site.
@@ -256,9 +280,8 @@ CREATE TABLE access.presence_expiries (
     removed    integer NOT NULL CHECK (removed > 0)
 );
 
-SELECT access.no_statistics(t::regclass)
-FROM unnest(ARRAY['access.events', 'access.presence', 'access.departures', 'access.muster_roll',
-                  'access.presence_expiries']) AS t;
+SELECT access.no_statistics(c.oid)
+FROM pg_class c WHERE c.relnamespace = 'access'::regnamespace AND c.relkind IN ('r', 'p');
 
 -- --- audit: append-only, hash-chained --------------------------------------
 --

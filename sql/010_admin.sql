@@ -129,7 +129,38 @@ $$;
 REVOKE ALL ON FUNCTION sac.reader_disable(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sac.reader_disable(text) TO sac_admin;
 
--- Every reader; online = the controller reported it within 30 seconds.
+-- Enables a reader again: the controller accepts it from its next
+-- connection.  Enabling an enabled reader changes nothing and succeeds.
+CREATE FUNCTION sac.reader_enable(p_id text)
+RETURNS TABLE (id text, site text, direction text, zone text, enabled boolean)
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
+AS $$
+DECLARE
+    v_id sac.ident := sac.require_ident('reader id', p_id);
+    v_site text;
+BEGIN
+    UPDATE sac.readers r SET enabled = true
+        FROM sac.sites s
+        WHERE r.id = v_id AND s.id = r.site_id
+        RETURNING s.name INTO v_site;
+    IF v_site IS NULL THEN
+        RAISE EXCEPTION 'unknown reader %', v_id USING ERRCODE = 'no_data_found';
+    END IF;
+    PERFORM audit.record('reader_enable', 'allowed', v_site, NULL, NULL, 'reader ' || v_id);
+    RETURN QUERY
+        SELECT r.id::text, s.name::text, r.direction, r.zone::text, r.enabled
+        FROM sac.readers r JOIN sac.sites s ON s.id = r.site_id
+        WHERE r.id = v_id;
+END
+$$;
+REVOKE ALL ON FUNCTION sac.reader_enable(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sac.reader_enable(text) TO sac_admin;
+
+-- Every reader; online = enabled, and the controller reported it within 30
+-- seconds (a disabled reader is refused, so it is offline at once).
 CREATE FUNCTION sac.reader_list()
 RETURNS TABLE (id text, site text, direction text, zone text, enabled boolean, online boolean,
                last_seen timestamptz)
@@ -139,7 +170,7 @@ SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '1s'
 AS $$
     SELECT r.id::text, s.name::text, r.direction, r.zone::text, r.enabled,
-           coalesce(r.last_seen > now() - interval '30 seconds', false), r.last_seen
+           r.enabled AND coalesce(r.last_seen > now() - interval '30 seconds', false), r.last_seen
     FROM sac.readers r JOIN sac.sites s ON s.id = r.site_id
     ORDER BY s.name, r.id
 $$;

@@ -72,15 +72,18 @@ AS $$
     FROM sac.settings s
 $$;
 
--- Cumulative count of deleted and updated tuples of access.presence,
--- including the current transaction's own.
-CREATE FUNCTION access.presence_change_counter() RETURNS bigint
+-- Cumulative count of deleted and updated tuples of access.presence (of
+-- one partition, or of all when p_part is NULL), including the current
+-- transaction's own.
+CREATE FUNCTION access.presence_change_counter(p_part regclass DEFAULT NULL) RETURNS bigint
 LANGUAGE sql STABLE
 SET search_path = pg_catalog
 AS $$
-    SELECT pg_stat_get_tuples_deleted(c) + pg_stat_get_tuples_updated(c)
-         + pg_stat_get_xact_tuples_deleted(c) + pg_stat_get_xact_tuples_updated(c)
-    FROM (SELECT 'access.presence'::regclass::oid AS c) r
+    SELECT coalesce(sum(pg_stat_get_tuples_deleted(i.inhrelid) + pg_stat_get_tuples_updated(i.inhrelid)
+                        + pg_stat_get_xact_tuples_deleted(i.inhrelid)
+                        + pg_stat_get_xact_tuples_updated(i.inhrelid)), 0)::bigint
+    FROM pg_inherits i
+    WHERE i.inhparent = 'access.presence'::regclass AND (p_part IS NULL OR i.inhrelid = p_part)
 $$;
 
 -- The partitions of access.events with the lower bound of their hour, read
@@ -118,8 +121,8 @@ AS $$
            OR i.indrelid = (SELECT c.reltoastrelid FROM pg_class c WHERE c.oid = p_table))
 $$;
 
--- Rewrites p_table (whose row type p_rows, a NULL array of it, gives)
--- keeping the rows p_keep (a WHERE clause over alias t) selects: the kept
+-- Rewrites p_table (a table or a partition, whose rows have the type of
+-- p_rows, a NULL array of it) keeping the rows p_keep (a WHERE clause over alias t) selects: the kept
 -- rows are copied out (into memory), the table truncated (new, empty
 -- table and index files; the old ones are truncated at commit) and the
 -- kept rows written back.  This erases every deleted row and every
@@ -141,8 +144,12 @@ BEGIN
     IF NOT access.holds_bytes(p_table) THEN
         RETURN NULL;
     END IF;
-    EXECUTE format('SELECT array_agg(t) FILTER (WHERE %2$s), count(*) FILTER (WHERE NOT (%2$s)) '
-                   'FROM %1$s t', p_table, p_keep) INTO v_keep, v_removed;
+    -- A partition's rows, as rows of the type p_rows holds.
+    EXECUTE format('SELECT array_agg(ROW(t.*)::%3$s) FILTER (WHERE %2$s), '
+                   'count(*) FILTER (WHERE NOT (%2$s)) FROM %1$s t',
+                   p_table, p_keep,
+                   (SELECT y.typelem::regtype::text FROM pg_type y WHERE y.oid = pg_typeof(p_rows)))
+        INTO v_keep, v_removed;
     EXECUTE format('TRUNCATE %s', p_table);
     EXECUTE format('INSERT INTO %s SELECT * FROM unnest($1)', p_table) USING v_keep;
     RETURN v_removed;
@@ -154,6 +161,7 @@ $$;
 -- at once:
 --   sac.purge_ledger    begins the pass; drops due hours of access.events,
 --   sac.purge_presence  rewrites access.presence and access.departures,
+--                       one partition of each per call,
 --   sac.purge_muster    rewrites access.muster_roll, removes closed
 --                       emergencies past the limit,
 --   sac.purge_finish    closes the pass: one audit record from its row,
@@ -297,12 +305,17 @@ BEGIN
 END
 $$;
 
--- Step 2: presence and departures.  Rows whose read-in passed the cut-off
--- are counted per site (for the headcount) and removed; departures past it
--- are no longer needed (no older read-in is stored) and removed.  Both
--- tables are rewritten (access.rewrite), which also erases every completed
--- cycle (the read-out deleted its row) and every superseded row version.
-CREATE FUNCTION sac.purge_presence(p_pass bigint) RETURNS void
+-- Step 2: presence and departures, one partition of each per call (each
+-- call its own transaction when sac-purge runs it, so that ingest waits
+-- for one sixteenth of the table at most); returns true while partitions
+-- remain.  Rows whose read-in passed the cut-off are counted per site (for
+-- the headcount) and removed; departures past it are no longer needed (no
+-- older read-in is stored) and removed.  Both partitions are rewritten
+-- (access.rewrite), which also erases every completed cycle (the read-out
+-- deleted its row) and every superseded row version.  The partition's
+-- change counter as of its rewrite is added to the pass's
+-- presence_changes.
+CREATE FUNCTION sac.purge_presence(p_pass bigint) RETURNS boolean
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -311,32 +324,56 @@ AS $$
 DECLARE
     v_started timestamptz := clock_timestamp();
     r audit.purge_runs := sac.purge_pass_open(p_pass, 'presence');
+    v_part integer := coalesce((r.counts ->> 'presence_parts')::integer, 0);
+    v_presence regclass := ('access.presence_' || lpad(v_part::text, 2, '0'))::regclass;
+    v_departures regclass := ('access.departures_' || lpad(v_part::text, 2, '0'))::regclass;
     v_expired bigint;
-    v_departures bigint;
+    v_removed bigint;
     v_rewritten integer := 0;
+    v_counts jsonb;
 BEGIN
-    LOCK TABLE access.presence IN ACCESS EXCLUSIVE MODE;
-    WITH ins AS (
-        INSERT INTO access.presence_expiries (site_id, removed_at, removed)
-        SELECT p.site_id, now(), count(*) FROM access.presence p
-        WHERE p.since < r.cutoff GROUP BY p.site_id
-        RETURNING removed)
-    SELECT coalesce(sum(ins.removed), 0) INTO v_expired FROM ins;
-    IF access.rewrite('access.presence', format('t.since >= %L', r.cutoff),
+    -- This transaction's commit need not wait for the disk: lost in a crash,
+    -- the rewrite and its note in the pass's row are lost together, the old
+    -- files stay, and the next pass rewrites them (the pass's audit record,
+    -- in sac.purge_finish, is committed durably).
+    PERFORM set_config('synchronous_commit', 'off', true);
+    EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', v_presence);
+    EXECUTE format('WITH ins AS ('
+                   '  INSERT INTO access.presence_expiries (site_id, removed_at, removed)'
+                   '  SELECT p.site_id, now(), count(*) FROM %s p'
+                   '  WHERE p.since < $1 GROUP BY p.site_id RETURNING removed) '
+                   'SELECT coalesce(sum(ins.removed), 0) FROM ins', v_presence)
+        USING r.cutoff INTO v_expired;
+    IF access.rewrite(v_presence, format('t.since >= %L', r.cutoff),
                       NULL::access.presence[]) IS NOT NULL THEN
         v_rewritten := v_rewritten + 1;
     END IF;
-    v_departures := access.rewrite('access.departures', format('t.left_at >= %L', r.cutoff),
-                                   NULL::access.departures[]);
-    IF v_departures IS NOT NULL THEN
+    v_removed := access.rewrite(v_departures, format('t.left_at >= %L', r.cutoff),
+                                NULL::access.departures[]);
+    IF v_removed IS NOT NULL THEN
         v_rewritten := v_rewritten + 1;
     END IF;
-    UPDATE audit.purge_runs SET presence_changes = access.presence_change_counter()
+    v_counts := jsonb_build_object(
+        'presence_parts', v_part + 1,
+        'presence_expired', coalesce((r.counts ->> 'presence_expired')::bigint, 0) + v_expired,
+        'departures_removed', coalesce((r.counts ->> 'departures_removed')::bigint, 0)
+                              + coalesce(v_removed, 0),
+        'presence_rewritten', coalesce((r.counts ->> 'presence_rewritten')::integer, 0) + v_rewritten,
+        'presence_parts_ms', coalesce((r.counts ->> 'presence_parts_ms')::numeric, 0)
+                             + round(extract(epoch FROM clock_timestamp() - v_started) * 1000, 1));
+    UPDATE audit.purge_runs
+    SET presence_changes = coalesce(presence_changes, 0) + access.presence_change_counter(v_presence),
+        counts = counts || v_counts
     WHERE id = p_pass;
-    PERFORM sac.purge_note(p_pass, 'presence', v_started, jsonb_build_object(
-        'presence_expired', v_expired,
-        'departures_removed', coalesce(v_departures, 0),
-        'presence_rewritten', v_rewritten));
+    IF v_part + 1 < access.presence_parts() THEN
+        RETURN true;
+    END IF;
+    -- The last partition: the step is done.
+    UPDATE audit.purge_runs
+    SET counts = (counts - 'presence_parts_ms')
+                 || jsonb_build_object('presence_ms', v_counts -> 'presence_parts_ms')
+    WHERE id = p_pass;
+    RETURN false;
 END
 $$;
 
@@ -438,7 +475,8 @@ DECLARE
     v_pass bigint;
 BEGIN
     SELECT l.pass INTO v_pass FROM sac.purge_ledger() l;
-    PERFORM sac.purge_presence(v_pass);
+    WHILE sac.purge_presence(v_pass) LOOP
+    END LOOP;
     PERFORM sac.purge_muster(v_pass);
     RETURN (SELECT f.counts FROM sac.purge_finish(v_pass) f);
 END

@@ -116,13 +116,13 @@ BEGIN
     IF acked_version IS NULL THEN
         code := 'not_acknowledged';
         message := format('role %s has not acknowledged the rules since its certification for '
-                          'site %s: run "sacctl officer acknowledge"', session_user, p_site);
+                          'site %s: run "sacctl officer acknowledge --yes"', session_user, p_site);
         RETURN;
     END IF;
     IF acked_version < current_version THEN
         code := 'old_rules';
         message := format('role %s acknowledged version %s of the rules, the current version is '
-                          '%s: run "sacctl officer acknowledge"',
+                          '%s: run "sacctl officer acknowledge --yes"',
                           session_user, acked_version, current_version);
         RETURN;
     END IF;

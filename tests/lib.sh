@@ -20,7 +20,6 @@ T_PASS=0
 T_FAIL=0
 T_PIDS=()
 T_PG_STARTED=0
-export SAC_SQL_DIR="$T_REPO/sql"
 export PATH="$T_BIN:$PATH"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

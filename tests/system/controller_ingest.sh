@@ -94,6 +94,8 @@ T_PIDS+=("$IDLE")
 check "a live connection is up" wait_for 10 grep -q 'connected 1' "$T_DIR/idle.out"
 sql -c "UPDATE sac.readers SET enabled = false WHERE id = 'gate-in'" >/dev/null
 check "disabling the reader closes its live connection (ERR disabled)" wait_for 12 grep -q 'ERR disabled' "$T_DIR/idle.out"
+check_match "…and the controller logs why, each word once" \
+    "$(grep 'reader gate-in: closing' "$T_DIR/controller.log")" 'reader gate-in: closing: reader disabled \(ERR disabled\)$'
 check_match "reader last_seen is kept up to date" "$(sql -c "SELECT last_seen > now() - interval '1 minute' FROM sac.readers WHERE id = 'gate-in'")" t
 kill "$IDLE" 2>/dev/null
 sql -c "UPDATE sac.readers SET enabled = true WHERE id = 'gate-in'" >/dev/null

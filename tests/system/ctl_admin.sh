@@ -74,6 +74,16 @@ check_eq "reader disable" "$(adm --format json reader disable hq-gate-1-out)" \
 check_eq "…is stored" "$(sql -c "SELECT enabled FROM sac.readers WHERE id = 'hq-gate-1-out'")" "f"
 check_exit "reader disable of an unknown reader: exit 2" 2 adm reader disable nosuch
 check_exit "reader disable of a bad id: exit 2" 2 adm reader disable "'; DROP TABLE sac.readers; --"
+sql -c "UPDATE sac.readers SET last_seen = now() WHERE id = 'hq-gate-1-out'" >/dev/null
+check_eq "a disabled reader is offline, even when seen a moment ago" \
+    "$(adm --format csv reader list | grep '^hq-gate-1-out,' | cut -d, -f5,6)" "false,false"
+check_eq "reader enable" "$(adm --format json reader enable hq-gate-1-out)" \
+    '{"id": "hq-gate-1-out", "site": "hq", "direction": "out", "zone": null, "enabled": true}'
+check_eq "…is stored, and the reader is online again" \
+    "$(adm --format csv reader list | grep '^hq-gate-1-out,' | cut -d, -f5,6)" "true,true"
+check_exit "reader enable of an enabled reader: exit 0" 0 adm reader enable hq-gate-1-out
+check_exit "reader enable of an unknown reader: exit 2" 2 adm reader enable nosuch
+check_exit "reader enable without an id: exit 2" 2 adm reader enable
 
 # --- persons -------------------------------------------------------------------
 bobby="Robert'); DROP TABLE sac.persons; --"
@@ -116,7 +126,7 @@ check_exit "reader denials --since yesterday: exit 2" 2 adm reader denials --sin
 # --- the audit log: every change, ids not names -------------------------------------------
 actions=$(sql -c "SELECT string_agg(DISTINCT action, ',' ORDER BY action) FROM audit.log WHERE role = 'admin1'")
 check_eq "every change is audited" "$actions" \
-    "denial_counts,person_add,reader_add,reader_disable,site_add"
+    "denial_counts,person_add,reader_add,reader_disable,reader_enable,site_add"
 check_eq "the audit log holds no person's name" \
     "$(sql -c "SELECT count(*) FROM audit.log WHERE detail LIKE '%Robert%' OR detail LIKE '%Ana%'")" "0"
 check_eq "person_add details are ids" \

@@ -36,7 +36,7 @@ check_eq "every SQL file installed" \
 units="$dest$prefix/lib/systemd/system"
 check_eq "units start the installed programs" \
     "$(grep -h '^ExecStart=' "$units"/*.service | sed 's/ .*//' | sort -u | tr '\n' ' ')" \
-    "ExecStart=$prefix/bin/sac-controller ExecStart=$prefix/bin/sac-purge ExecStart=$prefix/bin/sac-reader ExecStart=$prefix/bin/sac-web "
+    "ExecStart=/usr/bin/psql ExecStart=$prefix/bin/sac-controller ExecStart=$prefix/bin/sac-purge ExecStart=$prefix/bin/sac-reader ExecStart=$prefix/bin/sac-web ExecStart=$prefix/bin/sacctl "
 
 # --- units ------------------------------------------------------------------
 
@@ -66,16 +66,18 @@ if command -v systemd-analyze >/dev/null; then
     # DESTDIR, and man pages found through MANPATH (Documentation=man:…).
     vdir="$T_DIR/verify"
     mkdir -p "$vdir"
-    for u in "$units"/*.service; do
+    for u in "$units"/*.service "$units"/*.timer; do
         sed "s|$prefix/bin/|$dest$prefix/bin/|g" "$u" >"$vdir/$(basename "$u")"
     done
-    for u in sac-controller.service sac-purge.service sac-web.service sac-reader@hq-gate-1-in.service; do
+    for u in sac-controller.service sac-purge.service sac-web.service sac-reader@hq-gate-1-in.service \
+        sac-audit-verify.service sac-audit-verify.timer sac-wal-switch.service sac-wal-switch.timer; do
         out=$(cd "$vdir" && MANPATH="$dest$prefix/share/man" systemd-analyze verify "./$u" 2>&1)
         rc=$?
         check_eq "systemd-analyze verify $u: clean" "$rc:$out" "0:"
     done
     # Exposure 0.0 (best) .. 10.0; systemd calls up to 4.9 "OK".
-    for u in sac-controller.service sac-purge.service sac-web.service sac-reader@.service; do
+    for u in sac-controller.service sac-purge.service sac-web.service sac-reader@.service \
+        sac-audit-verify.service sac-wal-switch.service; do
         line=$(systemd-analyze security --offline=yes "$units/$u" 2>&1 | grep 'Overall exposure level')
         score=$(printf '%s' "$line" | sed -n 's/.*: \([0-9.]*\) .*/\1/p')
         check_match "$u exposure rated OK or better ($score)" "$line" ' (OK|SAFE|PERFECT) '

@@ -53,7 +53,7 @@ check_eq "certify audited with role and expiry" "$(audit_last | cut -d' ' -f1-4)
 # --- standing: not acknowledged, acknowledged, old rules ----------------------
 check_eq "certified but not acknowledged: refused" \
     "$(as off1 "SELECT refusal FROM sac.headcount('hq')")" \
-    'role off1 has not acknowledged the rules since its certification for site hq: run "sacctl officer acknowledge"'
+    'role off1 has not acknowledged the rules since its certification for site hq: run "sacctl officer acknowledge --yes"'
 check_eq "refused headcount audited" "$(audit_last)" "headcount refused not_acknowledged"
 check_eq "acknowledging a version that is not current is refused" \
     "$(as off1 "SELECT refusal FROM sac.officer_acknowledge(7)")" \
@@ -68,7 +68,7 @@ check_eq "no open emergency: refused" "$(as off1 "SELECT refusal FROM sac.headco
 check_eq "... audited" "$(audit_last)" "headcount refused no_emergency"
 sql -c "INSERT INTO sac.rules (version, body) VALUES (2, 'new rules')"
 check_eq "acknowledged an older rules version: refused" "$(as off1 "SELECT refusal FROM sac.headcount('hq')")" \
-    'role off1 acknowledged version 1 of the rules, the current version is 2: run "sacctl officer acknowledge"'
+    'role off1 acknowledged version 1 of the rules, the current version is 2: run "sacctl officer acknowledge --yes"'
 check_eq "... audited" "$(audit_last)" "headcount refused old_rules"
 check_eq "acknowledge version 2" "$(as off1 "SELECT coalesce(refusal, 'ok') FROM sac.officer_acknowledge(2)")" ok
 check_eq "rules_current shows version 2" "$(as off1 "SELECT version FROM sac.rules_current()")" 2

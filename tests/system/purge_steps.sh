@@ -95,8 +95,12 @@ check_match "no finish before every step ran" \
     "$(as_purger -c "SELECT sac.purge_finish($pass)")" '22023'
 check_match "no step of a pass that does not exist" \
     "$(as_purger -c "SELECT sac.purge_presence(999999)")" '22023'
-check "the presence step of the pass" as_purger -c "SELECT sac.purge_presence($pass)"
-check_match "…only once" "$(as_purger -c "SELECT sac.purge_presence($pass)")" '22023'
+check_eq "the presence step rewrites one partition per call: 15 more to go" \
+    "$(as_purger -c "SELECT sac.purge_presence($pass)")" t
+calls=1
+while [ "$(as_purger -c "SELECT sac.purge_presence($pass)")" = t ]; do calls=$((calls + 1)); done
+check_eq "…16 calls in all" "$((calls + 1))" 16
+check_match "…and no call more" "$(as_purger -c "SELECT sac.purge_presence($pass)")" '22023'
 sql -c "UPDATE audit.purge_runs SET started_at = started_at - interval '2 minutes' WHERE id = $pass" >/dev/null
 check_match "no step of a pass begun more than one interval ago" \
     "$(as_purger -c "SELECT sac.purge_muster($pass)")" '22023'
@@ -104,7 +108,8 @@ failed1=$(records failed)
 check "the next pass succeeds" "$T_BIN/sac-purge" -c "$T_DIR/purge.conf" --once
 check_eq "…and records the abandoned one as failed, with what it did" \
     "$(sql -c "SELECT count(*) FROM audit.log WHERE action = 'purge_pass' AND outcome = 'failed'
-               AND detail::jsonb ->> 'reason' = 'unfinished' AND detail::jsonb ? 'presence_ms'")" 1
+               AND detail::jsonb ->> 'reason' = 'unfinished' AND detail::jsonb ? 'presence_ms'
+               AND (detail::jsonb ->> 'presence_parts')::int = 16")" 1
 check_eq "…its row is closed as failed" "$(sql -c "SELECT ok FROM audit.purge_runs WHERE id = $pass")" f
 check_eq "the one-call pass still works" \
     "$(sql -c "SELECT (sac.purge_pass() ->> 'partitions_dropped') IS NOT NULL")" t
