@@ -69,7 +69,7 @@ runs_with_max_age_over() {
     [ "$(sql -c "SELECT count(*) FROM audit.purge_runs WHERE ok AND access_max_age = '$1'")" -gt "$2" ]
 }
 n0=$(passes allowed)
-check "the loop runs passes every interval (10 s)" wait_for 25 passes_reach allowed $((n0 + 2))
+check "the loop runs passes every interval (10 s)" wait_for 40 passes_reach allowed $((n0 + 2))
 
 pg_stop fast
 sleep 11 # at least one pass fails while the database is down
