@@ -21,7 +21,7 @@
 #include "timearg.h"
 #include "videostore.h"
 
-/* The legal limits, used when no purge pass has recorded its own. */
+/* The legal limits, used should the database not report the limits in force. */
 #define AUDIT_ACCESS_MAX_AGE_S ((int64_t)24 * 3600)
 #define AUDIT_VIDEO_MAX_AGE_S ((int64_t)30 * 86400)
 #define AUDIT_DEFAULT_INTERVAL_S ((int64_t)60)

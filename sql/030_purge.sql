@@ -530,6 +530,8 @@ $$;
 --   presence_unerased_changes: deletions and updates of access.presence
 --   (completed cycles, moves) since the last rewrite, whose old row versions
 --   are still in the table file until the next pass.
+--   last_purge_max_age_s, last_purge_interval_s: the limits in force
+--   (sac.settings), which the rules are judged by.
 --   unchained_audit_rows, oldest_unchained_age_s: records not yet chained.
 --   anchor: with p_anchor_seq and p_anchor_hash (a head an auditor kept,
 --   from sac.audit_anchor), 'held' when the chain still holds that head at
