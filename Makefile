@@ -17,7 +17,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-           -Wformat=2 -Wno-format-nonliteral -Werror
+           -Wformat=2 -Werror
 CFLAGS  ?= -O2 -g
 # Hardening: stack protector, fortified libc calls (they need an optimising
 # build), position-independent executables, read-only relocations bound at
@@ -175,6 +175,10 @@ install: all
 	    chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u || exit 1; \
 	done
 	install -m 0644 systemd/sac.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/sac.conf
+	# journald reads a namespace's main file from /etc/systemd only; its
+	# drop-ins also from $(PREFIX)/lib/systemd.
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/journald@sac.conf.d
+	install -m 0644 systemd/journald@sac.conf $(DESTDIR)$(PREFIX)/lib/systemd/journald@sac.conf.d/sac.conf
 	install -m 0644 systemd/sac.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/sac.conf
 	install -m 0644 $(addprefix man/,$(MAN1)) $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 $(addprefix man/,$(MAN8)) $(DESTDIR)$(PREFIX)/share/man/man8/
@@ -184,6 +188,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/bin/,$(INSTALLED_PROGRAMS)) $(DESTDIR)$(PREFIX)/sbin/sac-pki
 	rm -rf $(DESTDIR)$(PREFIX)/share/sac
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/lib/systemd/system/,$(SYSTEMD_UNITS))
+	rm -f $(DESTDIR)$(PREFIX)/lib/systemd/journald@sac.conf.d/sac.conf
 	rm -f $(DESTDIR)$(PREFIX)/lib/sysusers.d/sac.conf $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/sac.conf
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man1/,$(MAN1))
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/share/man/man8/,$(MAN8))

@@ -614,7 +614,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cannot read %s\n", o.creds_file);
 		return 2;
 	}
-	ctx = tls_client_context_new(o.cert, o.key, o.ca, err, sizeof(err));
+	ctx = tls_client_context_new(o.cert, o.key, o.ca, NULL, err, sizeof(err));
 	if (ctx == NULL) {
 		fprintf(stderr, "%s\n", err);
 		return 2;

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "credential.h"
 #include "duration.h"
+#include "log.h"
+#include "secret.h"
 
 static const char *const config_sac_sections[] = {"controller", "reader", "purge", "web", NULL};
 
@@ -415,4 +419,479 @@ fail:
 	while (n > 0)
 		free(hosts[--n]);
 	return -1;
+}
+
+/* --- the table layer (see config.h) --------------------------------------- */
+
+#define CONFIG_FIELD(cfg, key, type) ((type *)(void *)((char *)(cfg) + (key)->offset))
+
+const struct config_key *config_schema_key(const struct config_schema *schema, const char *name)
+{
+	const struct config_key *k;
+
+	for (k = schema->keys; k->name != NULL; k++)
+		if (strcmp(k->name, name) == 0)
+			return k;
+	return NULL;
+}
+
+/* The same rule as the database's sac.ident. */
+static bool config_ident_valid(const char *id)
+{
+	size_t i, len = strlen(id);
+
+	if (len == 0 || len > 64)
+		return false;
+	for (i = 0; i < len; i++) {
+		char c = id[i];
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+
+		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+			return false;
+	}
+	return true;
+}
+
+/* An existing, readable regular file; with private, one that group and
+ * others cannot access (like ssh refuses a private key). */
+static bool config_check_file(const char *file, int line, const struct config_key *k, const char *value,
+			      bool private, struct config_problems *problems)
+{
+	struct stat st;
+
+	if (stat(value, &st) != 0) {
+		config_problem(problems, file, line, "'%s': cannot use %s: %s", k->name, value,
+			       strerror(errno));
+		return false;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		config_problem(problems, file, line, "'%s': %s is not a regular file", k->name, value);
+		return false;
+	}
+	if (access(value, R_OK) != 0) {
+		config_problem(problems, file, line, "'%s': cannot read %s: %s", k->name, value,
+			       strerror(errno));
+		return false;
+	}
+	if (private && (st.st_mode & 077) != 0) {
+		config_problem(problems, file, line,
+			       "'%s': private key %s has permissions %04o, too open; it must not "
+			       "be accessible by group or others (chmod 600)",
+			       k->name, value, (unsigned)(st.st_mode & 07777));
+		return false;
+	}
+	return true;
+}
+
+static bool config_check_state_file(const char *file, int line, const struct config_key *k,
+				    const char *value, struct config_problems *problems)
+{
+	char *copy = strdup(value);
+	const char *dir;
+	struct stat st;
+	bool ok = false;
+
+	if (copy == NULL) {
+		config_problem(problems, file, line, "out of memory");
+		return false;
+	}
+	dir = dirname(copy);
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		config_problem(problems, file, line, "'%s': directory %s does not exist", k->name, dir);
+	else if (access(dir, W_OK | X_OK) != 0)
+		config_problem(problems, file, line, "'%s': cannot write in %s: %s", k->name, dir,
+			       strerror(errno));
+	else if (lstat(value, &st) == 0 && !S_ISREG(st.st_mode))
+		config_problem(problems, file, line, "'%s': %s is not a regular file", k->name, value);
+	else
+		ok = true;
+	free(copy);
+	return ok;
+}
+
+static bool config_parse_endpoints(const char *file, int line, const struct config_key *k,
+				   const char *value, struct config_endpoints *out,
+				   struct config_problems *problems)
+{
+	struct config_file one = {.path = (char *)file, .section = (char *)"", .count = 1};
+	int max = k->max > 0 && k->max < CONFIG_ENDPOINTS_MAX ? (int)k->max : CONFIG_ENDPOINTS_MAX;
+	int n;
+
+	one.entries[0].key = (char *)k->name;
+	one.entries[0].value = (char *)value;
+	one.entries[0].line = line;
+	n = config_get_endpoints(&one, k->name, true, out->host, out->port, max, problems);
+	out->count = n > 0 ? n : 0;
+	return n > 0;
+}
+
+static bool config_parse_secret(const char *file, int line, const struct config_key *k,
+				const char *value, struct config_secret *out,
+				struct config_problems *problems)
+{
+	char err[512];
+	size_t len = (size_t)k->max;
+
+	if (!config_check_file(file, line, k, value, true, problems))
+		return false;
+	out->bytes = secret_alloc(len, NULL);
+	if (out->bytes == NULL) {
+		config_problem(problems, file, line, "'%s': out of memory", k->name);
+		return false;
+	}
+	out->len = len;
+	if (credential_hex_key_load(value, out->bytes, len, err, sizeof(err)) != 0) {
+		config_problem(problems, file, line, "'%s': %s", k->name, err);
+		return false;
+	}
+	out->path = strdup(value);
+	return out->path != NULL;
+}
+
+/* Parses value (from the file at line, or the default when line is 0) into
+ * the field of key k in cfg. */
+static void config_parse_value(const char *file, int line, const struct config_key *k,
+			       const char *value, void *cfg, struct config_problems *problems)
+{
+	char **str = CONFIG_FIELD(cfg, k, char *);
+	int64_t seconds;
+	char limit[32];
+	int i;
+
+	switch (k->type) {
+	case CONFIG_STRING:
+		if (k->max > 0 && strlen(value) > (size_t)k->max) {
+			config_problem(problems, file, line, "'%s' is longer than %lld characters",
+				       k->name, (long long)k->max);
+			return;
+		}
+		break;
+	case CONFIG_IDENT:
+		if (!config_ident_valid(value)) {
+			config_problem(problems, file, line,
+				       "'%s' must be 1-64 letters, digits, '.', '_' or '-' starting "
+				       "with a letter or digit, not '%s'",
+				       k->name, value);
+			return;
+		}
+		break;
+	case CONFIG_CHOICE:
+		for (i = 0; k->choices[i] != NULL; i++) {
+			if (strcmp(k->choices[i], value) == 0) {
+				*CONFIG_FIELD(cfg, k, int) = i;
+				return;
+			}
+		}
+		{
+			char names[256] = "";
+
+			for (i = 0; k->choices[i] != NULL; i++) {
+				if (i > 0)
+					strncat(names, "|", sizeof(names) - strlen(names) - 1);
+				strncat(names, k->choices[i], sizeof(names) - strlen(names) - 1);
+			}
+			config_problem(problems, file, line, "'%s' must be %s, not '%s'", k->name,
+				       names, value);
+		}
+		return;
+	case CONFIG_DURATION:
+		if (duration_parse(value, &seconds) != 0) {
+			config_problem(problems, file, line,
+				       "'%s' must be a positive duration like 60s, 15m, 24h or 30d, "
+				       "not '%s'",
+				       k->name, value);
+			return;
+		}
+		if (k->max > 0 && seconds > k->max) {
+			duration_format(k->max, limit, sizeof(limit));
+			config_problem(problems, file, line,
+				       "'%s' is %s, longer than the legal limit of %s", k->name, value,
+				       limit);
+			return;
+		}
+		if (seconds < k->min) {
+			duration_format(k->min, limit, sizeof(limit));
+			config_problem(problems, file, line, "'%s' is %s, shorter than %s", k->name,
+				       value, limit);
+			return;
+		}
+		*CONFIG_FIELD(cfg, k, int64_t) = seconds;
+		return;
+	case CONFIG_ENDPOINTS:
+		(void)config_parse_endpoints(file, line, k, value,
+					     CONFIG_FIELD(cfg, k, struct config_endpoints), problems);
+		return;
+	case CONFIG_FILE:
+	case CONFIG_PRIVATE_KEY:
+		if (!config_check_file(file, line, k, value, k->type == CONFIG_PRIVATE_KEY, problems))
+			return;
+		break;
+	case CONFIG_SECRET_HEX:
+		(void)config_parse_secret(file, line, k, value,
+					  CONFIG_FIELD(cfg, k, struct config_secret), problems);
+		return;
+	case CONFIG_DIRECTORY: {
+		struct stat st;
+
+		if (value[0] != '/') {
+			config_problem(problems, file, line, "'%s' must be an absolute path", k->name);
+			return;
+		}
+		if (stat(value, &st) != 0) {
+			config_problem(problems, file, line, "'%s': cannot use %s: %s", k->name, value,
+				       strerror(errno));
+			return;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			config_problem(problems, file, line, "'%s': %s is not a directory", k->name,
+				       value);
+			return;
+		}
+		break;
+	}
+	case CONFIG_STATE_FILE:
+		if (!config_check_state_file(file, line, k, value, problems))
+			return;
+		break;
+	}
+	*str = strdup(value);
+	if (*str == NULL)
+		config_problem(problems, file, line, "out of memory");
+}
+
+enum config_status config_load(const struct config_schema *schema, const char *path, void *cfg,
+			       struct config_problems *problems)
+{
+	const char *names[CONFIG_MAX_ENTRIES + 1];
+	struct config_file *cf = NULL;
+	const struct config_key *k;
+	enum config_status status = CONFIG_UNREADABLE;
+	int before = problems->count + problems->dropped;
+	size_t n = 0;
+
+	memset(cfg, 0, schema->size);
+	for (k = schema->keys; k->name != NULL && n < CONFIG_MAX_ENTRIES; k++)
+		names[n++] = k->name;
+	names[n] = NULL;
+	if (config_read(path, schema->section, names, &cf, problems) != CONFIG_READ_OK)
+		goto out;
+	for (k = schema->keys; k->name != NULL; k++) {
+		const struct config_entry *e = config_find(cf, k->name);
+		const char *value = e != NULL && e->value[0] != '\0' ? e->value : k->def;
+		int line = e != NULL ? e->line : 0;
+
+		if (value == NULL) {
+			if (e != NULL && (k->flags & CONFIG_REQUIRED))
+				config_problem(problems, path, line, "'%s' is empty", k->name);
+			else if (k->flags & CONFIG_REQUIRED)
+				config_problem(problems, path, 0, "missing required key '%s' in [%s]",
+					       k->name, schema->section);
+			continue;
+		}
+		config_parse_value(path, line, k, value, cfg, problems);
+	}
+	if (schema->check != NULL)
+		schema->check(cfg, cf, problems);
+	status = problems->count + problems->dropped == before ? CONFIG_OK : CONFIG_INVALID;
+out:
+	config_file_free(cf);
+	return status;
+}
+
+void config_free(const struct config_schema *schema, void *cfg)
+{
+	const struct config_key *k;
+	int i;
+
+	for (k = schema->keys; k->name != NULL; k++) {
+		switch (k->type) {
+		case CONFIG_CHOICE:
+		case CONFIG_DURATION:
+			break;
+		case CONFIG_ENDPOINTS: {
+			struct config_endpoints *ep = CONFIG_FIELD(cfg, k, struct config_endpoints);
+
+			for (i = 0; i < ep->count; i++)
+				free(ep->host[i]);
+			break;
+		}
+		case CONFIG_SECRET_HEX: {
+			struct config_secret *sec = CONFIG_FIELD(cfg, k, struct config_secret);
+
+			secret_free(sec->bytes, sec->len);
+			free(sec->path);
+			break;
+		}
+		default:
+			free(*CONFIG_FIELD(cfg, k, char *));
+			break;
+		}
+	}
+	secret_wipe(cfg, schema->size);
+}
+
+static size_t config_value_size(const struct config_key *k)
+{
+	switch (k->type) {
+	case CONFIG_CHOICE:
+		return sizeof(int);
+	case CONFIG_DURATION:
+		return sizeof(int64_t);
+	case CONFIG_ENDPOINTS:
+		return sizeof(struct config_endpoints);
+	case CONFIG_SECRET_HEX:
+		return sizeof(struct config_secret);
+	default:
+		return sizeof(char *);
+	}
+}
+
+static bool config_strings_same(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static bool config_key_same(const struct config_key *k, const void *a, const void *b)
+{
+	int i;
+
+	switch (k->type) {
+	case CONFIG_CHOICE:
+		return *CONFIG_FIELD(a, k, int) == *CONFIG_FIELD(b, k, int);
+	case CONFIG_DURATION:
+		return *CONFIG_FIELD(a, k, int64_t) == *CONFIG_FIELD(b, k, int64_t);
+	case CONFIG_ENDPOINTS: {
+		const struct config_endpoints *x = CONFIG_FIELD(a, k, struct config_endpoints);
+		const struct config_endpoints *y = CONFIG_FIELD(b, k, struct config_endpoints);
+
+		if (x->count != y->count)
+			return false;
+		for (i = 0; i < x->count; i++)
+			if (x->port[i] != y->port[i] || strcmp(x->host[i], y->host[i]) != 0)
+				return false;
+		return true;
+	}
+	case CONFIG_SECRET_HEX: {
+		const struct config_secret *x = CONFIG_FIELD(a, k, struct config_secret);
+		const struct config_secret *y = CONFIG_FIELD(b, k, struct config_secret);
+
+		if (!config_strings_same(x->path, y->path) || x->len != y->len ||
+		    (x->bytes == NULL) != (y->bytes == NULL))
+			return false;
+		return x->bytes == NULL || memcmp(x->bytes, y->bytes, x->len) == 0;
+	}
+	default:
+		return config_strings_same(*CONFIG_FIELD(a, k, char *), *CONFIG_FIELD(b, k, char *));
+	}
+}
+
+bool config_same(const struct config_schema *schema, const char *key, const void *a, const void *b)
+{
+	const struct config_key *k = config_schema_key(schema, key);
+
+	return k == NULL || config_key_same(k, a, b);
+}
+
+void config_swap(const struct config_schema *schema, const char *key, void *a, void *b)
+{
+	const struct config_key *k = config_schema_key(schema, key);
+	unsigned char tmp[sizeof(struct config_endpoints)];
+	size_t size;
+
+	if (k == NULL)
+		return;
+	size = config_value_size(k);
+	memcpy(tmp, CONFIG_FIELD(a, k, char), size);
+	memcpy(CONFIG_FIELD(a, k, char), CONFIG_FIELD(b, k, char), size);
+	memcpy(CONFIG_FIELD(b, k, char), tmp, size);
+}
+
+/* The value of k for the log: secrets and quiet keys are not shown. */
+static void config_describe(const struct config_key *k, const void *cfg, char *out, size_t size)
+{
+	int i;
+	size_t used;
+
+	out[0] = '\0';
+	if (k->flags & CONFIG_QUIET) {
+		snprintf(out, size, "(not shown)");
+		return;
+	}
+	switch (k->type) {
+	case CONFIG_CHOICE:
+		snprintf(out, size, "%s", k->choices[*CONFIG_FIELD(cfg, k, int)]);
+		break;
+	case CONFIG_DURATION:
+		duration_format(*CONFIG_FIELD(cfg, k, int64_t), out, size);
+		break;
+	case CONFIG_ENDPOINTS: {
+		const struct config_endpoints *ep = CONFIG_FIELD(cfg, k, struct config_endpoints);
+
+		for (i = 0; i < ep->count; i++) {
+			used = strlen(out);
+			snprintf(out + used, size - used, "%s%s:%d", i > 0 ? "," : "", ep->host[i],
+				 ep->port[i]);
+		}
+		break;
+	}
+	case CONFIG_SECRET_HEX: {
+		const struct config_secret *sec = CONFIG_FIELD(cfg, k, struct config_secret);
+
+		snprintf(out, size, "%s (key not shown)", sec->path != NULL ? sec->path : "(none)");
+		break;
+	}
+	default: {
+		const char *s = *CONFIG_FIELD(cfg, k, char *);
+
+		snprintf(out, size, "%s", s != NULL ? s : "(none)");
+		break;
+	}
+	}
+}
+
+enum config_status config_reload(const struct config_schema *schema, const char *path, void *fresh)
+{
+	struct config_problems problems = {0};
+	enum config_status status;
+	int i;
+
+	status = config_load(schema, path, fresh, &problems);
+	if (status != CONFIG_OK) {
+		for (i = 0; i < problems.count; i++)
+			log_error("reload: %s", problems.items[i]);
+		if (problems.dropped > 0)
+			log_error("reload: (%d more problems not shown)", problems.dropped);
+		log_error("reload refused: %s has problems; keeping the running configuration", path);
+		config_free(schema, fresh);
+	}
+	config_problems_free(&problems);
+	return status;
+}
+
+int config_commit(const struct config_schema *schema, const char *path, void *running, void *fresh)
+{
+	const struct config_key *k;
+	char was[512], now[512];
+	int changed = 0;
+
+	for (k = schema->keys; k->name != NULL; k++) {
+		if (config_key_same(k, running, fresh))
+			continue;
+		config_describe(k, running, was, sizeof(was));
+		config_describe(k, fresh, now, sizeof(now));
+		if (k->flags & CONFIG_RELOADABLE) {
+			log_notice("reload: '%s' changed from %s to %s", k->name, was, now);
+			changed++;
+		} else {
+			log_warning("reload: '%s' changed to %s; that takes effect after a restart, "
+				    "keeping %s",
+				    k->name, now, was);
+			config_swap(schema, k->name, running, fresh);
+		}
+	}
+	log_notice("configuration reloaded from %s (%d key%s changed)", path, changed,
+		   changed == 1 ? "" : "s");
+	return changed;
 }

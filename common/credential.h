@@ -13,6 +13,16 @@
 #define CREDENTIAL_HEX_LEN 64
 #define CREDENTIAL_UID_MAX 10 /* ISO 14443-A UIDs are 4, 7 or 10 bytes */
 
+#define CREDENTIAL_HEX_KEY_MAX 64
+
+/* Loads a key file of exactly key_len (1..CREDENTIAL_HEX_KEY_MAX) bytes
+ * written as 2 * key_len hex digits, optionally followed by one newline, not
+ * accessible by group or others.  Returns 0, or -1 with a message naming
+ * the file and the problem in err.  Used for the credential key and card
+ * keys. */
+int credential_hex_key_load(const char *path, uint8_t *key, size_t key_len, char *err, size_t err_size)
+	__attribute__((warn_unused_result));
+
 /* Loads a key file: exactly 64 hex digits, optionally followed by one newline,
  * not readable or writable by group or others (like ssh refuses private
  * keys).  Returns 0, or -1 with a message naming the problem in err. */

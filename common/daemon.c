@@ -5,11 +5,28 @@
 
 #include <stdbool.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
 volatile sig_atomic_t daemon_terminate;
 volatile sig_atomic_t daemon_reload;
+
+int daemon_harden(void)
+{
+	struct rlimit none = {0, 0}, now;
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return -1;
+	if (setrlimit(RLIMIT_CORE, &none) == 0)
+		return 0;
+	/* A system call filter may forbid setrlimit; a limit of 0 set by the
+	 * service manager (LimitCORE=0) is as good. */
+	if (getrlimit(RLIMIT_CORE, &now) == 0 && now.rlim_cur == 0 && now.rlim_max == 0)
+		return 0;
+	return -1;
+}
 
 static void daemon_on_signal(int signo)
 {

@@ -10,6 +10,12 @@
 #include <signal.h>
 #include <stdint.h>
 
+/* Keeps secrets out of core dumps: the process becomes non-dumpable
+ * (PR_SET_DUMPABLE 0: no core, no ptrace by other users, /proc/PID/mem
+ * closed) and RLIMIT_CORE is 0, hard limit included.  Every sac program
+ * calls it first.  Returns 0, or -1 (errno set) when either step failed. */
+int daemon_harden(void) __attribute__((warn_unused_result));
+
 /* Set by the handlers; read and cleared by the main loop. */
 extern volatile sig_atomic_t daemon_terminate; /* SIGTERM, SIGINT */
 extern volatile sig_atomic_t daemon_reload;    /* SIGHUP */

@@ -23,31 +23,52 @@ void log_init(const char *progname, enum log_level max_level)
 		log_max = LOG_LEVEL_DEBUG;
 }
 
+/* Formats one message and writes it with a single write(2).  A message of
+ * several lines (libpq's errors have a DETAIL and a HINT line) gets the
+ * priority prefix on every line, so that journald keeps the level of each. */
+static void log_vwrite(enum log_level level, const char *suffix, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
 static void log_vwrite(enum log_level level, const char *suffix, const char *fmt, va_list ap)
 {
-	char line[1024];
-	int n, m;
+	char text[1024], line[2048], prefix[96];
+	size_t n = 0, plen;
+	const char *p;
+	int m;
 
 	if (level > log_max)
 		return;
-	n = snprintf(line, sizeof(line), "<%d>%s: ", (int)level, log_progname);
-	if (n < 0 || (size_t)n >= sizeof(line))
-		return;
-	m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	m = vsnprintf(text, sizeof(text), fmt, ap);
 	if (m < 0)
 		return;
-	n += m;
-	if ((size_t)n >= sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
 	if (suffix != NULL) {
-		m = snprintf(line + n, sizeof(line) - (size_t)n, ": %s", suffix);
-		if (m > 0)
-			n += m;
-		if ((size_t)n >= sizeof(line) - 2)
-			n = (int)sizeof(line) - 2;
+		size_t used = strlen(text);
+
+		snprintf(text + used, sizeof(text) - used, ": %s", suffix);
 	}
-	line[n++] = '\n';
-	if (write(STDERR_FILENO, line, (size_t)n) < 0) {
+	m = snprintf(prefix, sizeof(prefix), "<%d>%s: ", (int)level, log_progname);
+	if (m < 0 || (size_t)m >= sizeof(prefix))
+		return;
+	plen = (size_t)m;
+	/* Trailing newlines (libpq ends its messages with one) make no line. */
+	m = (int)strlen(text);
+	while (m > 0 && (text[m - 1] == '\n' || text[m - 1] == '\r'))
+		text[--m] = '\0';
+	p = text;
+	do {
+		const char *end = strchr(p, '\n');
+		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+
+		if (n + plen + len + 1 > sizeof(line))
+			break;
+		memcpy(line + n, prefix, plen);
+		n += plen;
+		memcpy(line + n, p, len);
+		n += len;
+		line[n++] = '\n';
+		p = end != NULL ? end + 1 : NULL;
+	} while (p != NULL);
+	if (write(STDERR_FILENO, line, n) < 0) {
 		/* Nowhere left to report it. */
 	}
 }

@@ -12,6 +12,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -89,8 +90,78 @@ static void tls_fail(const char *step, char *err, size_t err_size)
 		log_error("%s failed", step);
 }
 
+/* Loads every CRL of crl_file (PEM) into sc's store and turns on
+ * revocation checking of the peer's certificate for every handshake.  Each
+ * CRL must be signed by the CA of ca_file and not be past its next update:
+ * an expired list would make every handshake fail, so it is refused here
+ * with a message saying so. */
+static int tls_load_crl(SSL_CTX *sc, const char *ca_file, const char *crl_file, char *err,
+			size_t err_size)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(sc);
+	X509 *ca = NULL;
+	X509_CRL *crl = NULL;
+	BIO *bio = NULL;
+	int count = 0, rc = -1;
+
+	bio = BIO_new_file(ca_file, "r");
+	if (bio == NULL || (ca = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
+		tls_fail("reading the CA certificate for the CRL", err, err_size);
+		goto out;
+	}
+	BIO_free(bio);
+	bio = BIO_new_file(crl_file, "r");
+	if (bio == NULL) {
+		tls_fail("opening the CRL", err, err_size);
+		goto out;
+	}
+	while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
+		const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
+		EVP_PKEY *ca_key = X509_get0_pubkey(ca);
+
+		if (ca_key == NULL ||
+		    X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ca)) != 0 ||
+		    X509_CRL_verify(crl, ca_key) != 1) {
+			ERR_clear_error();
+			snprintf(err, err_size, "CRL %s is not signed by the CA of %s", crl_file,
+				 ca_file);
+			goto out;
+		}
+		if (next == NULL || X509_cmp_current_time(next) <= 0) {
+			snprintf(err, err_size,
+				 "CRL %s has expired (past its next update): issue a new one "
+				 "(sac-pki crl)",
+				 crl_file);
+			goto out;
+		}
+		if (X509_STORE_add_crl(store, crl) != 1) {
+			tls_fail("adding the CRL", err, err_size);
+			goto out;
+		}
+		X509_CRL_free(crl);
+		crl = NULL;
+		count++;
+	}
+	ERR_clear_error(); /* the end of the file */
+	if (count == 0) {
+		snprintf(err, err_size, "CRL %s holds no PEM certificate revocation list", crl_file);
+		goto out;
+	}
+	if (X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK) != 1) {
+		tls_fail("enabling CRL checks", err, err_size);
+		goto out;
+	}
+	rc = 0;
+out:
+	X509_CRL_free(crl);
+	X509_free(ca);
+	BIO_free(bio);
+	return rc;
+}
+
 static struct tls_context *tls_context_new(bool server, const char *cert_file, const char *key_file,
-					   const char *ca_file, char *err, size_t err_size)
+					   const char *ca_file, const char *crl_file, char *err,
+					   size_t err_size)
 {
 	struct tls_context *ctx = NULL;
 	SSL_CTX *sc = NULL;
@@ -135,6 +206,8 @@ static struct tls_context *tls_context_new(bool server, const char *cert_file, c
 		tls_fail("loading the CA certificate", err, err_size);
 		goto fail;
 	}
+	if (crl_file != NULL && tls_load_crl(sc, ca_file, crl_file, err, err_size) != 0)
+		goto fail;
 	if (server) {
 		ca_names = SSL_load_client_CA_file(ca_file);
 		if (ca_names == NULL) {
@@ -162,15 +235,17 @@ fail:
 }
 
 struct tls_context *tls_server_context_new(const char *cert_file, const char *key_file,
-					   const char *ca_file, char *err, size_t err_size)
+					   const char *ca_file, const char *crl_file, char *err,
+					   size_t err_size)
 {
-	return tls_context_new(true, cert_file, key_file, ca_file, err, err_size);
+	return tls_context_new(true, cert_file, key_file, ca_file, crl_file, err, err_size);
 }
 
 struct tls_context *tls_client_context_new(const char *cert_file, const char *key_file,
-					   const char *ca_file, char *err, size_t err_size)
+					   const char *ca_file, const char *crl_file, char *err,
+					   size_t err_size)
 {
-	return tls_context_new(false, cert_file, key_file, ca_file, err, err_size);
+	return tls_context_new(false, cert_file, key_file, ca_file, crl_file, err, err_size);
 }
 
 void tls_context_free(struct tls_context *ctx)

@@ -37,14 +37,20 @@ enum tls_io {
 };
 
 /* A server context: TLS 1.3 only, client certificate required and verified
- * against ca_file.  NULL on failure, with the failing step in err. */
+ * against ca_file.  With crl_file (PEM, may be NULL), every handshake also
+ * checks the peer's certificate against that revocation list; a CRL that
+ * is not signed by the CA of ca_file or has passed its next update is
+ * refused here.  NULL on failure, with the failing step in err. */
 struct tls_context *tls_server_context_new(const char *cert_file, const char *key_file,
-					   const char *ca_file, char *err, size_t err_size);
+					   const char *ca_file, const char *crl_file, char *err,
+					   size_t err_size);
 
 /* A client context: TLS 1.3 only, presents cert/key, verifies the server
- * against ca_file.  NULL on failure, with the failing step in err. */
+ * against ca_file (and crl_file, as above).  NULL on failure, with the
+ * failing step in err. */
 struct tls_context *tls_client_context_new(const char *cert_file, const char *key_file,
-					   const char *ca_file, char *err, size_t err_size);
+					   const char *ca_file, const char *crl_file, char *err,
+					   size_t err_size);
 
 void tls_context_free(struct tls_context *ctx); /* accepts NULL */
 

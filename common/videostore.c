@@ -7,8 +7,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -19,6 +21,8 @@
 
 struct videostore_walk {
 	int64_t cutoff;
+	int64_t future;	     /* mtimes after this are in the future */
+	unsigned long holds; /* private names handed out */
 	enum videostore_mode mode;
 	struct videostore_stats *stats;
 	char path[VIDEOSTORE_PATH_MAX]; /* relative path of the current directory, raw bytes */
@@ -130,18 +134,68 @@ static void videostore_enter(struct videostore_walk *w, int dfd, const char *nam
 	videostore_path_pop(w, old);
 }
 
+/* Removes name from dfd only if it is still the entry judged (st): renames
+ * it to a private name (never over an existing one), compares device and
+ * inode there, and unlinks it.  Returns 1 when removed, 0 when another
+ * entry had taken the name (it is put back), -1 on an error (errno set). */
+static int videostore_remove(struct videostore_walk *w, int dfd, const char *name,
+			     const struct stat *st)
+{
+	char hold[64];
+	struct stat now;
+	int err;
+
+	snprintf(hold, sizeof(hold), ".sac-purge-%ld-%lu", (long)getpid(), ++w->holds);
+	if (renameat2(dfd, name, dfd, hold, RENAME_NOREPLACE) != 0)
+		return errno == ENOENT ? 0 : -1;
+	if (fstatat(dfd, hold, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_dev == st->st_dev &&
+	    now.st_ino == st->st_ino) {
+		if (unlinkat(dfd, hold, 0) == 0)
+			return 1;
+		err = errno;
+	} else {
+		err = 0;
+	}
+	/* Not the judged entry, or it cannot be unlinked: back to its name. */
+	if (renameat2(dfd, hold, dfd, name, RENAME_NOREPLACE) != 0) {
+		w->stats->failures++;
+		videostore_log_failure(w, name, "put back (it is left under a private name)", errno);
+		videostore_log_failure(w, hold, "put back: private name", 0);
+	}
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
 static void videostore_judge(struct videostore_walk *w, int dfd, const char *name,
 			     const struct stat *st)
 {
 	int64_t mtime = (int64_t)st->st_mtim.tv_sec;
+	int r;
 
 	w->stats->files_seen++;
+	if (mtime > w->future) {
+		/* Its age cannot be proven: neither removed nor taken as the
+		 * newest; counted, so that the audit sees it. */
+		w->stats->files_future++;
+		videostore_log_failure(w, name, "judge (modification time in the future)", 0);
+		return;
+	}
 	if (mtime < w->cutoff) {
 		w->stats->files_expired++;
 		if (w->mode == VIDEOSTORE_REMOVE) {
-			if (unlinkat(dfd, name, 0) == 0) {
+			r = videostore_remove(w, dfd, name, st);
+			if (r == 1) {
 				w->stats->files_removed++;
 				w->stats->bytes_removed += st->st_size > 0 ? (uint64_t)st->st_size : 0;
+				return;
+			}
+			if (r == 0) {
+				w->stats->files_replaced++;
+				videostore_log_failure(
+					w, name, "remove (replaced after it was judged; kept)", 0);
 				return;
 			}
 			w->stats->failures++;
@@ -206,6 +260,7 @@ int videostore_walk(const char *dir, int64_t cutoff, enum videostore_mode mode,
 		return -1;
 	memset(&w, 0, sizeof(w));
 	w.cutoff = cutoff;
+	w.future = (int64_t)time(NULL) + VIDEOSTORE_FUTURE_SKEW_S;
 	w.mode = mode;
 	w.stats = stats;
 	videostore_walk_dir(&w, fd, 0);

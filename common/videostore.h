@@ -12,6 +12,14 @@
  * even empty ones: they hold no video, and the recorder that owns the tree
  * may be about to write into one (removing it would race with that).  The
  * top directory is opened as named (the operator chose it, link or not).
+ *
+ * Only the entry whose age was judged is ever removed: it is first renamed
+ * (atomically, never over another name) to a private name in its
+ * directory, its device and inode are compared with the judged ones there,
+ * and only then is it unlinked; an entry that took the name after it was
+ * judged is renamed back untouched.  An entry whose modification time lies
+ * in the future (beyond VIDEOSTORE_FUTURE_SKEW_S) has an age that cannot be
+ * proven: it is counted, never removed.
  */
 #ifndef SAC_VIDEOSTORE_H
 #define SAC_VIDEOSTORE_H
@@ -23,6 +31,11 @@
  * is counted as a failure): bounds the descriptors the walk holds open. */
 #define VIDEOSTORE_MAX_DEPTH 32
 
+/* A modification time this far ahead of the clock is allowed for clock
+ * skew between the recorder and this host; beyond it, a file is counted in
+ * files_future. */
+#define VIDEOSTORE_FUTURE_SKEW_S 300
+
 enum videostore_mode {
 	VIDEOSTORE_SCAN,   /* count only */
 	VIDEOSTORE_REMOVE, /* unlink every entry older than the cut-off */
@@ -32,15 +45,19 @@ struct videostore_stats {
 	uint64_t files_seen;	/* entries other than directories */
 	uint64_t files_expired; /* of those, older than the cut-off */
 	uint64_t files_removed;
-	uint64_t bytes_removed; /* sum of the removed entries' lstat sizes */
-	uint64_t failures;	/* entries that could not be read, entered or removed */
-	int64_t oldest_mtime;	/* oldest mtime (Unix s) of an entry that is still there,
+	uint64_t bytes_removed;	 /* sum of the removed entries' lstat sizes */
+	uint64_t files_future;	 /* mtime more than VIDEOSTORE_FUTURE_SKEW_S ahead: age unknown */
+	uint64_t files_replaced; /* replaced by another entry after being judged: kept */
+	uint64_t failures;	 /* entries that could not be read, entered or removed */
+	int64_t oldest_mtime;	 /* oldest mtime (Unix s) of an entry that is still there,
 				   INT64_MAX when there is none */
 };
 
 /* Walks dir.  An entry other than a directory is expired when its lstat
  * mtime, in whole seconds, is earlier than cutoff (Unix seconds); in
- * VIDEOSTORE_REMOVE mode it is unlinked.  The walk goes on past any entry it
+ * VIDEOSTORE_REMOVE mode it is removed (see above).  An entry whose mtime is
+ * later than now + VIDEOSTORE_FUTURE_SKEW_S is counted in files_future and
+ * left alone.  The walk goes on past any entry it
  * cannot handle (logged with its escaped name, counted in failures).
  * Returns 0 when the walk ran (stats filled), -1 when dir itself cannot be
  * opened as a directory (errno set; stats zeroed). */

@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "db.h"
 #include "log.h"
+#include "secret.h"
 
 #define INGEST_SEEN_INTERVAL_MS 5000
 #define INGEST_BACKOFF_MIN_MS 250
@@ -336,6 +337,7 @@ out:
 	free(readers.p);
 	free(ids.p);
 	free(times.p);
+	secret_wipe(creds.p, creds.cap);
 	free(creds.p);
 	return ret;
 }
@@ -507,6 +509,8 @@ static void *ingest_main(void *arg)
 				}
 				ig->in_flight -= batch_n;
 				pthread_mutex_unlock(&ig->lock);
+				/* Done with these credentials. */
+				secret_wipe(batch, batch_n * sizeof(*batch));
 				batch_n = 0;
 			}
 		}
@@ -623,6 +627,7 @@ int ingest_queue_event(struct ingest *ig, struct ingest_peer peer, const char *r
 			pthread_cond_signal(&ig->wake);
 	}
 	pthread_mutex_unlock(&ig->lock);
+	secret_wipe(e.credential, sizeof(e.credential));
 	return ret;
 }
 

@@ -75,7 +75,8 @@ struct conn {
 };
 
 struct server {
-	const struct settings *settings;
+	struct settings *settings;
+	const char *config_path;
 	int epfd;
 	int listen_fds[SERVER_LISTEN_MAX_FDS];
 	int listen_count;
@@ -549,7 +550,7 @@ static int server_listen(struct server *sv)
 	const struct settings *s = sv->settings;
 	int i;
 
-	for (i = 0; i < s->listen_count; i++) {
+	for (i = 0; i < s->listen.count; i++) {
 		struct addrinfo hints, *res = NULL, *ai;
 		char port[16];
 		int rc;
@@ -558,10 +559,10 @@ static int server_listen(struct server *sv)
 		hints.ai_family = AF_UNSPEC;
 		hints.ai_socktype = SOCK_STREAM;
 		hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-		snprintf(port, sizeof(port), "%d", s->listen_ports[i]);
-		rc = getaddrinfo(s->listen_hosts[i], port, &hints, &res);
+		snprintf(port, sizeof(port), "%d", s->listen.port[i]);
+		rc = getaddrinfo(s->listen.host[i], port, &hints, &res);
 		if (rc != 0) {
-			log_error("listen %s:%s: %s", s->listen_hosts[i], port, gai_strerror(rc));
+			log_error("listen %s:%s: %s", s->listen.host[i], port, gai_strerror(rc));
 			return -1;
 		}
 		for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -573,7 +574,7 @@ static int server_listen(struct server *sv)
 			fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
 				    ai->ai_protocol);
 			if (fd < 0) {
-				log_err("listen %s:%s: socket", s->listen_hosts[i], port);
+				log_err("listen %s:%s: socket", s->listen.host[i], port);
 				freeaddrinfo(res);
 				return -1;
 			}
@@ -581,7 +582,7 @@ static int server_listen(struct server *sv)
 			if (ai->ai_family == AF_INET6)
 				(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 			if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
-				log_err("listen %s:%s", s->listen_hosts[i], port);
+				log_err("listen %s:%s", s->listen.host[i], port);
 				close(fd);
 				freeaddrinfo(res);
 				return -1;
@@ -596,7 +597,7 @@ static int server_listen(struct server *sv)
 				return -1;
 			}
 			sv->listen_fds[sv->listen_count++] = fd;
-			log_info("listening on %s:%s", s->listen_hosts[i], port);
+			log_info("listening on %s:%s", s->listen.host[i], port);
 		}
 		freeaddrinfo(res);
 	}
@@ -774,34 +775,46 @@ static void server_publish_connected(struct server *sv)
 	free(ids);
 }
 
+/* SIGHUP: rereads the configuration file.  certificate, private_key,
+ * reader_ca and crl apply to new connections (live ones keep the context
+ * they started with); listen and database need a restart.  A file with any
+ * problem, or TLS files that do not make a context, change nothing. */
 static void server_reload(struct server *sv)
 {
 	char err[256];
-	struct tls_context *fresh;
+	struct settings fresh;
+	struct tls_context *ctx;
 
 	daemon_notify_reloading();
-	fresh = tls_server_context_new(sv->settings->certificate, sv->settings->private_key,
-				       sv->settings->reader_ca, err, sizeof(err));
-	if (fresh == NULL) {
-		log_error("SIGHUP: keeping the current certificate, key and CA: %s", err);
-	} else {
-		/* Live connections keep a reference to the old context. */
-		tls_context_free(sv->tls);
-		sv->tls = fresh;
-		log_notice("SIGHUP: certificate, key and CA reloaded for new connections");
+	if (config_reload(&config_controller, sv->config_path, &fresh) != CONFIG_OK)
+		goto out;
+	ctx = tls_server_context_new(fresh.certificate, fresh.private_key, fresh.reader_ca, fresh.crl,
+				     err, sizeof(err));
+	if (ctx == NULL) {
+		log_error("reload refused: keeping the running configuration: %s", err);
+		config_free(&config_controller, &fresh);
+		goto out;
 	}
+	(void)config_commit(&config_controller, sv->config_path, sv->settings, &fresh);
+	config_free(&config_controller, sv->settings);
+	*sv->settings = fresh;
+	/* Live connections keep a reference to the old context. */
+	tls_context_free(sv->tls);
+	sv->tls = ctx;
+out:
 	daemon_notify_ready("serving");
 }
 
-int server_tls_check(const struct settings *s)
+int server_tls_check(const char *path, const struct settings *s)
 {
 	char err[256];
-	struct tls_context *ctx =
-		tls_server_context_new(s->certificate, s->private_key, s->reader_ca, err, sizeof(err));
+	struct tls_context *ctx = tls_server_context_new(s->certificate, s->private_key, s->reader_ca,
+							 s->crl, err, sizeof(err));
 
 	if (ctx == NULL) {
-		fprintf(stderr, "%s: %s (certificate %s, private_key %s, reader_ca %s)\n", s->path, err,
-			s->certificate, s->private_key, s->reader_ca);
+		fprintf(stderr, "%s: %s (certificate %s, private_key %s, reader_ca %s, crl %s)\n", path,
+			err, s->certificate, s->private_key, s->reader_ca,
+			s->crl != NULL ? s->crl : "none");
 		return -1;
 	}
 	tls_context_free(ctx);
@@ -825,7 +838,7 @@ static size_t server_raise_nofile(void)
 	return (size_t)rl.rlim_cur;
 }
 
-int server_run(const struct settings *s)
+int server_run(const char *config_path, struct settings *s)
 {
 	struct server sv;
 	struct epoll_event evs[SERVER_EVENTS_MAX];
@@ -837,6 +850,7 @@ int server_run(const struct settings *s)
 
 	memset(&sv, 0, sizeof(sv));
 	sv.settings = s;
+	sv.config_path = config_path;
 	sv.epfd = -1;
 	sv.conns_cap = server_raise_nofile();
 	sv.conns = calloc(sv.conns_cap, sizeof(*sv.conns));
@@ -844,7 +858,8 @@ int server_run(const struct settings *s)
 		log_error("out of memory");
 		goto out;
 	}
-	sv.tls = tls_server_context_new(s->certificate, s->private_key, s->reader_ca, err, sizeof(err));
+	sv.tls = tls_server_context_new(s->certificate, s->private_key, s->reader_ca, s->crl, err,
+					sizeof(err));
 	if (sv.tls == NULL) {
 		log_error("TLS setup: %s", err);
 		goto out;

@@ -153,6 +153,11 @@ static int audit_judge(const struct audit_status *st, const struct audit_video *
 				      "%" PRIu64 " file(s) in the video store are older than 30 days "
 				      "(the oldest is %" PRId64 " days old)",
 				      video->stats.files_expired, video->oldest_age_s / 86400);
+	if (video->dir != NULL && video->stats.files_future > 0)
+		rc |= audit_violation(v, "video_future_mtime",
+				      "%" PRIu64 " file(s) in the video store have a modification time "
+				      "in the future: their age cannot be proven",
+				      video->stats.files_future);
 	if (video->dir != NULL && video->stats.failures > 0)
 		rc |= audit_violation(v, "video_unreadable",
 				      "%" PRIu64 " entries of the video store could not be examined",
@@ -182,6 +187,7 @@ static int audit_column_set(struct out_table *t)
 		{"video_files", OUT_NUMBER},
 		{"video_files_over_limit", OUT_NUMBER},
 		{"oldest_video_age_s", OUT_NUMBER},
+		{"video_files_in_future", OUT_NUMBER},
 	};
 	size_t i;
 
@@ -222,7 +228,8 @@ static int audit_report_row(struct out_table *t, bool compliant, const struct au
 	    out_cell(t, video->dir) != 0 ||
 	    audit_cell_int(t, (int64_t)video->stats.files_seen, checked) != 0 ||
 	    audit_cell_int(t, (int64_t)video->stats.files_expired, checked) != 0 ||
-	    audit_cell_int(t, video->oldest_age_s, checked && video->oldest_age_s >= 0) != 0)
+	    audit_cell_int(t, video->oldest_age_s, checked && video->oldest_age_s >= 0) != 0 ||
+	    audit_cell_int(t, (int64_t)video->stats.files_future, checked) != 0)
 		return -1;
 	return 0;
 }

@@ -30,6 +30,8 @@ static FILE *ctl_err(void)
 	return ctl_err_stream != NULL ? ctl_err_stream : stderr;
 }
 
+static void ctl_vmessage(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
 static void ctl_vmessage(const char *fmt, va_list ap)
 {
 	FILE *err = ctl_err();

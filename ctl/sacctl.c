@@ -7,12 +7,14 @@
  * runs it.  The caller acts as its own database role: the database, not
  * sacctl, decides what the caller may do.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
 #include "ctl.h"
+#include "daemon.h"
 
 static const struct ctl_command commands[] = {
 	{"db", "migrate", cmd_db_migrate, "", "apply sql/ (idempotent)"},
@@ -160,6 +162,10 @@ int main(int argc, char **argv)
 	struct ctl ctl = {.conninfo = "", .format = OUT_TEXT, .conn = NULL, .command = NULL};
 	int first = argc, words = 0, status;
 
+	/* Credentials and keys pass through this process: no core dumps. */
+	if (daemon_harden() != 0)
+		return ctl_fail(CTL_EXIT_ENV, "cannot keep secrets out of core dumps: %s",
+				strerror(errno));
 	status = parse_globals(&ctl, argc, argv, &first);
 	if (status != CTL_EXIT_OK)
 		return status;

@@ -13,7 +13,7 @@
 
 #include "daemon.h"
 #include "log.h"
-#include "purge_config.h"
+#include "config_keys.h"
 #include "purge_run.h"
 
 #define PURGE_DEFAULT_CONFIG "/etc/sac/sac-purge.conf"
@@ -30,20 +30,14 @@ static void purge_usage(FILE *f)
 }
 
 /* Loads path into *cfg, printing problems.  Returns 0, 2 or 3. */
-static int purge_load(const char *path, struct purge_config *cfg, bool to_log)
+static int purge_load(const char *path, struct purge_config *cfg)
 {
 	struct config_problems problems = {0};
-	int status = purge_config_load(path, cfg, &problems);
-	int i;
+	enum config_status status = config_load(&config_purge, path, cfg, &problems);
 
-	if (to_log) {
-		for (i = 0; i < problems.count; i++)
-			log_error("%s", problems.items[i]);
-	} else {
-		config_problems_print(&problems);
-	}
+	config_problems_print(&problems);
 	config_problems_free(&problems);
-	return status;
+	return (int)status;
 }
 
 /* Sleeps until the monotonic deadline (ms), waking for signals and to feed
@@ -71,19 +65,18 @@ static void purge_sleep_until(int64_t deadline_ms)
 	}
 }
 
+/* SIGHUP: every key of [purge] applies from the next pass. */
 static void purge_reload(const char *path, struct purge_config *cfg, struct purge_run *run)
 {
 	struct purge_config fresh;
 
 	daemon_notify_reloading();
-	if (purge_load(path, &fresh, true) != 0) {
-		log_error("reload: %s has problems; keeping the running configuration", path);
-		purge_config_free(&fresh);
-	} else {
-		purge_config_free(cfg);
+	if (config_reload(&config_purge, path, &fresh) == CONFIG_OK) {
+		if (!config_same(&config_purge, "database", cfg, &fresh))
+			purge_run_disconnect(run);
+		(void)config_commit(&config_purge, path, cfg, &fresh);
+		config_free(&config_purge, cfg);
 		*cfg = fresh;
-		purge_run_disconnect(run); /* the database may have changed */
-		log_notice("reloaded %s", path);
 	}
 	daemon_notify_ready("reloaded");
 }
@@ -137,6 +130,10 @@ int main(int argc, char **argv)
 	int opt, status;
 
 	log_init("sac-purge", LOG_LEVEL_INFO);
+	if (daemon_harden() != 0) {
+		log_err("cannot keep secrets out of core dumps");
+		return 3;
+	}
 	while ((opt = getopt_long(argc, argv, "c:", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
@@ -163,20 +160,20 @@ int main(int argc, char **argv)
 		purge_usage(stderr);
 		return 2;
 	}
-	status = purge_load(path, &cfg, false);
+	status = purge_load(path, &cfg);
 	if (check_only) {
 		if (status == 0)
 			printf("%s: configuration OK\n", path);
-		purge_config_free(&cfg);
+		config_free(&config_purge, &cfg);
 		return status;
 	}
 	if (status != 0) {
-		purge_config_free(&cfg);
+		config_free(&config_purge, &cfg);
 		return status;
 	}
 	if (daemon_signals_install() != 0) {
 		log_err("cannot install signal handlers");
-		purge_config_free(&cfg);
+		config_free(&config_purge, &cfg);
 		return 3;
 	}
 	if (once) {
@@ -188,6 +185,6 @@ int main(int argc, char **argv)
 	} else {
 		status = purge_loop(path, &cfg);
 	}
-	purge_config_free(&cfg);
+	config_free(&config_purge, &cfg);
 	return status;
 }

@@ -253,6 +253,10 @@ static void purge_run_video(const struct purge_run *run, const struct purge_conf
 	} else if (video->failures > 0) {
 		log_warning("video store: %" PRIu64 " entries could not be handled", video->failures);
 	}
+	if (video->files_future > 0)
+		log_warning("video store: %" PRIu64 " files have a modification time in the future; "
+			    "their age cannot be proven (sacctl audit verify --video-dir reports them)",
+			    video->files_future);
 }
 
 /* The last step: the pass's audit record, built by the database from what
@@ -262,8 +266,8 @@ static enum purge_status purge_run_finish(struct purge_run *run, const struct pu
 					  const char *pass, const struct videostore_stats *video,
 					  bool dir_ok, const char **reason, char *sqlstate)
 {
-	char max_age[32], files[24], bytes[24], failures[24];
-	const char *params[6];
+	char max_age[32], files[24], bytes[24], failures[24], future[24], replaced[24];
+	const char *params[8];
 	PGresult *res = NULL;
 	enum purge_status status;
 	bool with_video = cfg->video_dir != NULL;
@@ -272,16 +276,21 @@ static enum purge_status purge_run_finish(struct purge_run *run, const struct pu
 	purge_param_int(files, sizeof(files), (int64_t)video->files_removed);
 	purge_param_int(bytes, sizeof(bytes), (int64_t)video->bytes_removed);
 	purge_param_int(failures, sizeof(failures), (int64_t)video->failures);
+	purge_param_int(future, sizeof(future), (int64_t)video->files_future);
+	purge_param_int(replaced, sizeof(replaced), (int64_t)video->files_replaced);
 	params[0] = pass;
 	params[1] = with_video ? max_age : NULL;
 	params[2] = with_video ? (dir_ok ? "true" : "false") : NULL;
 	params[3] = with_video ? files : NULL;
 	params[4] = with_video ? bytes : NULL;
 	params[5] = with_video ? failures : NULL;
+	params[6] = with_video ? future : NULL;
+	params[7] = with_video ? replaced : NULL;
 	status = purge_run_step(run, "finish",
 				"SELECT counts, head_seq, head_hash FROM sac.purge_finish($1::bigint, "
-				"$2::interval, $3::boolean, $4::bigint, $5::bigint, $6::bigint)",
-				6, params, 3, &res, reason, sqlstate);
+				"$2::interval, $3::boolean, $4::bigint, $5::bigint, $6::bigint, "
+				"$7::bigint, $8::bigint)",
+				8, params, 3, &res, reason, sqlstate);
 	if (status != PURGE_OK)
 		return status;
 	log_info("purge pass: %s", PQgetvalue(res, 0, 0));

@@ -19,7 +19,7 @@
 #include <libpq-fe.h>
 #include <stdint.h>
 
-#include "purge_config.h"
+#include "config_keys.h"
 #include "videostore.h"
 
 enum purge_status {

@@ -19,11 +19,12 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_keys.h"
 #include "daemon.h"
 #include "device.h"
 #include "hex.h"
 #include "log.h"
-#include "reader_config.h"
+#include "secret.h"
 #include "spool.h"
 #include "tls.h"
 #include "uplink.h"
@@ -67,39 +68,44 @@ static void reader_usage(FILE *fp)
 		READER_DEFAULT_CONFIG);
 }
 
-/* Loads the configuration and builds the TLS context from it.  Returns 0
- * when usable; otherwise every problem is in problems.  3 when the file
- * itself is unreadable. */
-static int reader_load(const char *path, struct reader_config *cfg, struct tls_context **tls,
-		       struct config_problems *problems)
+/* Builds the TLS context of cfg, recording a problem when it cannot. */
+static struct tls_context *reader_tls(const char *path, const struct reader_config *cfg,
+				      struct config_problems *problems)
 {
+	struct tls_context *tls;
 	char err[512];
 
-	*tls = NULL;
-	if (reader_config_load(path, cfg, problems) != CONFIG_READ_OK)
-		return 3;
-	if (cfg->certificate != NULL && cfg->private_key != NULL && cfg->controller_ca != NULL) {
-		*tls = tls_client_context_new(cfg->certificate, cfg->private_key, cfg->controller_ca,
-					      err, sizeof(err));
-		if (*tls == NULL)
-			config_problem(problems, path, 0,
-				       "certificate, private_key and controller_ca are unusable: %s",
-				       err);
-	}
-	if (problems->count > 0 || problems->dropped > 0) {
-		tls_context_free(*tls);
-		*tls = NULL;
-		return 2;
-	}
-	return 0;
+	tls = tls_client_context_new(cfg->certificate, cfg->private_key, cfg->controller_ca, cfg->crl,
+				     err, sizeof(err));
+	if (tls == NULL)
+		config_problem(problems, path, 0,
+			       "certificate, private_key, controller_ca and crl are unusable: %s", err);
+	return tls;
 }
 
+/* Loads the configuration and builds the TLS context from it.  Returns
+ * CONFIG_OK when usable; otherwise every problem is in problems. */
+static enum config_status reader_load(const char *path, struct reader_config *cfg,
+				      struct tls_context **tls, struct config_problems *problems)
+{
+	enum config_status status;
+
+	*tls = NULL;
+	status = config_load(&config_reader, path, cfg, problems);
+	if (status != CONFIG_OK)
+		return status;
+	*tls = reader_tls(path, cfg, problems);
+	return *tls != NULL ? CONFIG_OK : CONFIG_INVALID;
+}
+
+/* Per-event lines are access data (an event id, a gate, a time): they are
+ * written at debug level only, which is off unless SAC_DEBUG=1. */
 static void reader_log_event(const char *what, const struct spool_event *ev)
 {
 	char id[SPOOL_ID_LEN * 2 + 1];
 
 	if (hex_encode(ev->id, SPOOL_ID_LEN, id, sizeof(id)) == 0)
-		log_info("event %s %s", id, what);
+		log_debug("event %s %s", id, what);
 }
 
 /* Moves the taps the watch thread handed over into the spool (durable
@@ -115,10 +121,12 @@ static void reader_take_taps(struct reader *r)
 			continue;
 		if (n != (ssize_t)sizeof(ev))
 			break;
-		if (spool_append(r->spool, &ev) == 0)
+		if (spool_append(r->spool, &ev) == 0) {
 			reader_log_event("created", &ev);
-		else
+		} else {
+			log_error("a badge presentation could not be spooled and is lost");
 			reader_log_event("LOST: could not be spooled", &ev);
+		}
 	}
 	explicit_bzero(&ev, sizeof(ev));
 }
@@ -149,15 +157,15 @@ static void reader_housekeeping(struct reader *r, int64_t now)
 
 static int reader_start_watch(struct reader *r)
 {
-	if (watch_init(&r->watch, &device_libnfc_ops, r->nfc, r->cfg.device, r->cfg.credential_key) !=
-	    0)
+	if (watch_init(&r->watch, &device_libnfc_ops, r->nfc, r->cfg.device,
+		       r->cfg.credential_key.bytes) != 0)
 		return -1;
 	r->watch_initialised = true;
 	return watch_start(&r->watch, r->taps[1]);
 }
 
-/* SIGHUP: what can change at run time are the device, the credential key,
- * the controllers and the TLS files; id and spool need a restart. */
+/* SIGHUP: rereads the configuration.  Everything but id and spool applies
+ * at once (config_keys.c); a file with any problem changes nothing. */
 static void reader_reload(struct reader *r, const char *path)
 {
 	struct config_problems problems = {0};
@@ -167,18 +175,19 @@ static void reader_reload(struct reader *r, const char *path)
 	int i;
 
 	daemon_notify_reloading();
-	if (reader_load(path, &cfg, &tls, &problems) != 0) {
+	if (config_reload(&config_reader, path, &cfg) != CONFIG_OK)
+		goto out;
+	tls = reader_tls(path, &cfg, &problems);
+	if (tls == NULL) {
 		for (i = 0; i < problems.count; i++)
 			log_error("reload: %s", problems.items[i]);
 		log_error("reload refused: keeping the running configuration");
 		goto out;
 	}
-	if (strcmp(cfg.id, r->cfg.id) != 0 || strcmp(cfg.spool, r->cfg.spool) != 0)
-		log_warning("reload: a new 'id' or 'spool' takes effect only after a restart");
-	restart_watch = strcmp(cfg.device, r->cfg.device) != 0 ||
-			memcmp(cfg.credential_key, r->cfg.credential_key, CREDENTIAL_KEY_LEN) != 0;
-	if (uplink_reconfigure(&r->uplink, cfg.controller_host, cfg.controller_port,
-			       cfg.controller_count, tls) != 0) {
+	restart_watch = !config_same(&config_reader, "device", &cfg, &r->cfg) ||
+			!config_same(&config_reader, "credential_key", &cfg, &r->cfg);
+	if (uplink_reconfigure(&r->uplink, cfg.controllers.host, cfg.controllers.port,
+			       cfg.controllers.count, tls) != 0) {
 		log_error("reload refused: cannot apply the controllers list");
 		goto out;
 	}
@@ -188,19 +197,11 @@ static void reader_reload(struct reader *r, const char *path)
 	if (restart_watch && watch_stop(&r->watch, 3000) != 0) {
 		log_error("reload: the device thread does not stop; device and key unchanged");
 		restart_watch = false;
-		memcpy(cfg.credential_key, r->cfg.credential_key, CREDENTIAL_KEY_LEN);
-		free(cfg.device);
-		cfg.device = r->cfg.device;
-		r->cfg.device = NULL;
+		config_swap(&config_reader, "device", &cfg, &r->cfg);
+		config_swap(&config_reader, "credential_key", &cfg, &r->cfg);
 	}
-	/* Keep the id and spool we run with; take everything else. */
-	free(cfg.id);
-	cfg.id = r->cfg.id;
-	r->cfg.id = NULL;
-	free(cfg.spool);
-	cfg.spool = r->cfg.spool;
-	r->cfg.spool = NULL;
-	reader_config_free(&r->cfg);
+	(void)config_commit(&config_reader, path, &r->cfg, &cfg);
+	config_free(&config_reader, &r->cfg);
 	r->cfg = cfg;
 	memset(&cfg, 0, sizeof(cfg));
 	if (restart_watch) {
@@ -209,10 +210,9 @@ static void reader_reload(struct reader *r, const char *path)
 		if (reader_start_watch(r) != 0)
 			log_error("reload: cannot restart the device thread");
 	}
-	log_notice("configuration reloaded");
 out:
 	tls_context_free(tls);
-	reader_config_free(&cfg);
+	config_free(&config_reader, &cfg);
 	config_problems_free(&problems);
 	daemon_notify_ready(NULL);
 }
@@ -268,8 +268,8 @@ static int reader_run(struct reader *r, const char *config_path)
 	}
 	/* The watch thread's writes may block; only the main loop's reads must not. */
 	if (fcntl(r->taps[1], F_SETFL, 0) != 0 ||
-	    uplink_init(&r->uplink, r->cfg.id, r->cfg.controller_host, r->cfg.controller_port,
-			r->cfg.controller_count, r->tls) != 0) {
+	    uplink_init(&r->uplink, r->cfg.id, r->cfg.controllers.host, r->cfg.controllers.port,
+			r->cfg.controllers.count, r->tls) != 0) {
 		log_error("cannot set up the uplink");
 		goto out;
 	}
@@ -280,7 +280,7 @@ static int reader_run(struct reader *r, const char *config_path)
 	}
 	r->watchdog_usec = daemon_watchdog_interval_usec();
 	log_info("reader %s on %s, %d controller(s)", r->cfg.id, r->cfg.device,
-		 r->cfg.controller_count);
+		 r->cfg.controllers.count);
 	daemon_notify_ready("reading badges");
 	while (!daemon_terminate) {
 		struct pollfd pfd[2];
@@ -340,13 +340,22 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct config_problems problems = {0};
-	struct reader r;
+	struct reader *r;
 	const char *config_path = READER_DEFAULT_CONFIG;
 	bool check = false;
 	int opt, rc;
 
-	memset(&r, 0, sizeof(r));
 	log_init("sac-reader", LOG_LEVEL_INFO);
+	if (daemon_harden() != 0) {
+		log_err("cannot keep secrets out of core dumps");
+		return 3;
+	}
+	/* The device thread keeps a copy of the credential key in *r. */
+	r = secret_alloc(sizeof(*r), NULL);
+	if (r == NULL) {
+		log_err("cannot allocate the reader's state");
+		return 3;
+	}
 	while ((opt = getopt_long(argc, argv, "c:", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
@@ -370,17 +379,20 @@ int main(int argc, char **argv)
 		reader_usage(stderr);
 		return 2;
 	}
-	rc = reader_load(config_path, &r.cfg, &r.tls, &problems);
-	if (rc != 0 || check) {
+	rc = (int)reader_load(config_path, &r->cfg, &r->tls, &problems);
+	if (rc != CONFIG_OK || check) {
 		config_problems_print(&problems);
-		if (rc == 0)
+		if (rc == CONFIG_OK)
 			printf("%s: configuration OK\n", config_path);
 		goto out;
 	}
-	rc = reader_run(&r, config_path);
+	rc = reader_run(r, config_path);
 out:
 	config_problems_free(&problems);
-	tls_context_free(r.tls);
-	reader_config_free(&r.cfg);
+	tls_context_free(r->tls);
+	config_free(&config_reader, &r->cfg);
+	/* A device thread stuck in a device call may still read r until exit. */
+	if (!(r->watch_initialised && r->watch.running))
+		secret_free(r, sizeof(*r));
 	return rc;
 }

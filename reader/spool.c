@@ -78,12 +78,15 @@ void spool_record_encode(const struct spool_event *ev, bool settled, uint8_t *re
 	rec[3] = settled ? SPOOL_SETTLED : SPOOL_PENDING;
 	rec[4] = SPOOL_BODY_LEN;
 	rec[5] = 0;
-	memcpy(rec + 6, ev->id, SPOOL_ID_LEN);
-	spool_put_u64(rec + 22, (uint64_t)ev->unix_ms);
-	if (settled)
-		memset(rec + 30, 0, SPOOL_CREDENTIAL_LEN);
-	else
+	if (settled) {
+		/* A settled record keeps nothing of the event: no id, no time,
+		 * no credential. */
+		memset(rec + 6, 0, SPOOL_BODY_LEN);
+	} else {
+		memcpy(rec + 6, ev->id, SPOOL_ID_LEN);
+		spool_put_u64(rec + 22, (uint64_t)ev->unix_ms);
 		memcpy(rec + 30, ev->credential, SPOOL_CREDENTIAL_LEN);
+	}
 	crc = spool_crc32(rec, SPOOL_CRC_OFFSET);
 	rec[62] = (uint8_t)crc;
 	rec[63] = (uint8_t)(crc >> 8);
@@ -375,8 +378,9 @@ static int spool_settle_entry(struct spool *sp, struct spool_entry *e)
 	explicit_bzero(e->event.credential, sizeof(e->event.credential));
 	sp->pending--;
 	spool_record_encode(&e->event, true, rec);
-	/* No fsync: if the settled mark is lost, the event is sent again and
-	 * the controller acknowledges the duplicate without storing it. */
+	/* No fsync here (compaction syncs before it shortens the file): if the
+	 * settled mark is lost, the event is sent again and the controller
+	 * acknowledges the duplicate without storing it. */
 	if (spool_write_all(sp->fd, rec, sizeof(rec), e->offset) != 0) {
 		log_err("spool %s: cannot mark an event settled", sp->path);
 		return -1;
@@ -416,6 +420,10 @@ size_t spool_expire(struct spool *sp, int64_t now_ms, int64_t max_age_ms)
 		}
 	}
 	spool_advance_first_pending(sp);
+	/* An expired record may not wait for the next compaction to be gone
+	 * from the disk. */
+	if (n > 0 && fdatasync(sp->fd) != 0)
+		log_err("spool %s: cannot sync expired records", sp->path);
 	return n;
 }
 
@@ -442,46 +450,64 @@ bool spool_wants_compaction(const struct spool *sp)
 	return settled > 0 && settled >= sp->pending;
 }
 
+/* Overwrites [from, to) of the file with zeros. */
+static int spool_zero_range(int fd, uint64_t from, uint64_t to)
+{
+	static const uint8_t zeros[4096];
+
+	while (from < to) {
+		size_t n = to - from < sizeof(zeros) ? (size_t)(to - from) : sizeof(zeros);
+
+		if (spool_write_all(fd, zeros, n, from) != 0)
+			return -1;
+		from += n;
+	}
+	return 0;
+}
+
+/* Compaction happens in place, never by writing a new file and renaming it
+ * over the old one: the old file's blocks would be freed with their
+ * records still in them, readable on the raw device.  Pending records move
+ * to the front, everything behind them is overwritten with zeros, and that
+ * is made durable (fdatasync) before the file is shortened.
+ *
+ * A crash part-way leaves every pending record intact at its old or its new
+ * place (a record moves forward only over settled ones or over a copy
+ * already moved); a record found twice is sent twice and the controller
+ * acknowledges the second without storing it. */
 int spool_compact(struct spool *sp)
 {
-	char *tmp = NULL;
 	uint8_t rec[SPOOL_RECORD_LEN];
+	struct stat st;
 	size_t i, kept = 0;
-	uint64_t offset = 0;
-	int fd = -1, rc = -1;
+	uint64_t end, offset = 0;
+	int rc = -1;
 
-	if (sp->pending == 0) {
-		/* Nothing to keep: truncating in place needs no rename. */
-		if (ftruncate(sp->fd, 0) != 0 || fsync(sp->fd) != 0) {
-			log_err("spool %s: cannot truncate", sp->path);
-			return -1;
-		}
-		sp->count = 0;
-		sp->size = 0;
-		sp->first_pending = 0;
-		return 0;
+	if (fstat(sp->fd, &st) != 0) {
+		log_err("spool %s: cannot compact", sp->path);
+		return -1;
 	}
-	if (asprintf(&tmp, "%s.tmp", sp->path) < 0) {
-		tmp = NULL;
-		goto out;
-	}
-	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		log_err("spool %s: cannot create", tmp);
-		goto out;
-	}
+	end = (uint64_t)st.st_size > sp->size ? (uint64_t)st.st_size : sp->size;
 	for (i = 0; i < sp->count; i++) {
-		if (sp->entries[i].settled)
+		struct spool_entry *e = &sp->entries[i];
+
+		if (e->settled)
 			continue;
-		spool_record_encode(&sp->entries[i].event, false, rec);
-		if (spool_write_all(fd, rec, sizeof(rec), offset) != 0) {
-			log_err("spool %s: cannot write", tmp);
-			goto out;
+		if (e->offset != offset) {
+			spool_record_encode(&e->event, false, rec);
+			if (spool_write_all(sp->fd, rec, sizeof(rec), offset) != 0) {
+				log_err("spool %s: cannot compact", sp->path);
+				goto out;
+			}
 		}
 		offset += SPOOL_RECORD_LEN;
 	}
-	if (fsync(fd) != 0 || rename(tmp, sp->path) != 0 || spool_sync_dir(sp->path) != 0) {
-		log_err("spool %s: cannot replace with the compacted file", sp->path);
+	if (spool_zero_range(sp->fd, offset, end) != 0 || fdatasync(sp->fd) != 0) {
+		log_err("spool %s: cannot overwrite settled records", sp->path);
+		goto out;
+	}
+	if (ftruncate(sp->fd, (off_t)offset) != 0 || fsync(sp->fd) != 0) {
+		log_err("spool %s: cannot truncate", sp->path);
 		goto out;
 	}
 	for (i = 0; i < sp->count; i++) {
@@ -491,21 +517,13 @@ int spool_compact(struct spool *sp)
 		sp->entries[kept].offset = (uint64_t)kept * SPOOL_RECORD_LEN;
 		kept++;
 	}
-	explicit_bzero(sp->entries + kept, (sp->count - kept) * sizeof(*sp->entries));
+	if (sp->count > kept)
+		explicit_bzero(sp->entries + kept, (sp->count - kept) * sizeof(*sp->entries));
 	sp->count = kept;
 	sp->size = offset;
 	sp->first_pending = 0;
-	close(sp->fd);
-	sp->fd = fd;
-	fd = -1;
 	rc = 0;
 out:
 	explicit_bzero(rec, sizeof(rec));
-	if (fd >= 0) {
-		close(fd);
-		if (tmp != NULL)
-			unlink(tmp);
-	}
-	free(tmp);
 	return rc;
 }

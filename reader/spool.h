@@ -2,8 +2,10 @@
  * spool — the reader's durable queue of events not yet acknowledged by a
  * controller.  An event is appended and fdatasync'd before it may be sent;
  * an acknowledged (or expired) event is settled: its record is overwritten
- * in place with the credential erased, and settled records are dropped from
- * the file by compaction (rewrite, fsync, rename, fsync the directory).
+ * in place with id, time and credential erased, and settled records are
+ * dropped from the file by compaction in place: pending records move to the
+ * front, the rest is overwritten with zeros and synced before the file is
+ * shortened, so no freed block of the file system keeps a record.
  *
  * It never holds a badge UID: only event id, time and credential.  It does
  * no networking and no logging of credentials.
@@ -13,7 +15,7 @@
  *   2  1                version
  *   3  'P' | 'S'        pending | settled
  *   4  u16 = 56         body length
- *   6  id[16] unix_ms[8] credential[32]
+ *   6  id[16] unix_ms[8] credential[32]   (all zero when settled)
  *  62  CRC-32 (IEEE) of bytes 0..61
  * A record whose magic, version, state, length or CRC is wrong is skipped:
  * the reader resynchronises on the next magic, so one torn or corrupt record
@@ -90,8 +92,9 @@ size_t spool_first_pending(const struct spool *sp);
  * at least as many as the pending ones. */
 bool spool_wants_compaction(const struct spool *sp);
 
-/* Rewrites the file with only the pending records (truncates it when there
- * are none).  Returns 0, or -1 (logged; the old file stays valid). */
+/* Keeps only the pending records: moves them to the front of the file,
+ * overwrites everything behind them with zeros, syncs, then truncates.
+ * Returns 0, or -1 (logged; every pending record is still in the file). */
 int spool_compact(struct spool *sp) __attribute__((warn_unused_result));
 
 /* CRC-32 (IEEE 802.3, as zlib) of len bytes. */

@@ -419,6 +419,8 @@ CREATE FUNCTION sac.purge_finish(p_pass bigint, p_video_max_age interval DEFAULT
                                  p_video_files_removed bigint DEFAULT NULL,
                                  p_video_bytes_removed bigint DEFAULT NULL,
                                  p_video_failures bigint DEFAULT NULL,
+                                 p_video_files_future bigint DEFAULT NULL,
+                                 p_video_files_replaced bigint DEFAULT NULL,
                                  OUT counts jsonb, OUT head_seq bigint, OUT head_hash text)
 LANGUAGE plpgsql
 SECURITY DEFINER
@@ -440,7 +442,8 @@ BEGIN
     IF p_video_max_age IS NOT NULL THEN
         IF p_video_max_age NOT BETWEEN interval '1 second' AND interval '30 days'
            OR p_video_dir_readable IS NULL OR p_video_files_removed < 0
-           OR p_video_bytes_removed < 0 OR p_video_failures < 0 THEN
+           OR p_video_bytes_removed < 0 OR p_video_failures < 0
+           OR p_video_files_future < 0 OR p_video_files_replaced < 0 THEN
             RAISE EXCEPTION 'invalid video counts' USING ERRCODE = 'invalid_parameter_value';
         END IF;
         counts := counts || jsonb_build_object('video', jsonb_build_object(
@@ -450,7 +453,12 @@ BEGIN
                                - p_video_max_age) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
             'files_removed', coalesce(p_video_files_removed, 0),
             'bytes_removed', coalesce(p_video_bytes_removed, 0),
-            'failures', coalesce(p_video_failures, 0)));
+            'failures', coalesce(p_video_failures, 0),
+            -- a modification time in the future: the file's age cannot be
+            -- proven, so it was neither removed nor trusted
+            'files_future', coalesce(p_video_files_future, 0),
+            -- took the name of an expired file after it was judged: kept
+            'files_replaced', coalesce(p_video_files_replaced, 0)));
     END IF;
     UPDATE audit.purge_runs SET ok = true, finished_at = clock_timestamp(), counts = purge_finish.counts
     WHERE id = p_pass;
@@ -683,7 +691,7 @@ $$;
 
 GRANT EXECUTE ON FUNCTION sac.purge_pass(), sac.purge_ledger(), sac.purge_presence(bigint),
     sac.purge_muster(bigint),
-    sac.purge_finish(bigint, interval, boolean, bigint, bigint, bigint),
+    sac.purge_finish(bigint, interval, boolean, bigint, bigint, bigint, bigint, bigint),
     sac.purge_failed(bigint, timestamptz, timestamptz, text, text, text, bigint, bigint, bigint)
     TO sac_purge;
 GRANT EXECUTE ON FUNCTION sac.retention_status(bigint, text), sac.audit_log(timestamptz),

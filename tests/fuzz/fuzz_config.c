@@ -1,7 +1,7 @@
 /*
- * fuzz_config — the configuration reader on arbitrary file contents: every
- * byte sequence must yield a parse with problems recorded, never a crash,
- * leak or overread.
+ * fuzz_config — the configuration reader and every program's key table
+ * on arbitrary file contents: every byte sequence must yield a parse with
+ * problems recorded, never a crash, leak or overread.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_keys.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -41,6 +42,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	config_file_free(cf);
 	config_problems_free(&problems);
+	/* The table layer: the same bytes as each program's file. */
+	{
+		static const struct config_schema *const schemas[] = {&config_controller,
+								      &config_reader, &config_purge};
+		union {
+			struct settings controller;
+			struct reader_config reader;
+			struct purge_config purge;
+		} cfg;
+		size_t i, loaded = 0;
+
+		for (i = 0; i < sizeof(schemas) / sizeof(schemas[0]); i++) {
+			if (config_load(schemas[i], path, &cfg, &problems) == CONFIG_OK)
+				loaded++;
+			config_free(schemas[i], &cfg);
+			config_problems_free(&problems);
+		}
+		(void)loaded;
+	}
 	unlink(path);
 	return 0;
 }

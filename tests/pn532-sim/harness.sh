@@ -51,9 +51,12 @@ spool          = $T_DIR/spool/$name.spool
 CONF
 }
 
+# The tests follow events through the reader's debug lines (event ids are
+# access data, so the daemon logs them only at debug level); READER_DEBUG=0
+# runs the reader at its default level.
 reader_start() {
     local name=$1
-    spawn "$T_BIN/sac-reader" -c "$T_DIR/$name.conf" 2>>"$T_DIR/$name.log"
+    SAC_DEBUG=${READER_DEBUG:-1} spawn "$T_BIN/sac-reader" -c "$T_DIR/$name.conf" 2>>"$T_DIR/$name.log"
     printf -v "READER_PID_${name//-/_}" '%s' "$T_LAST_PID"
 }
 

@@ -41,6 +41,21 @@ out=$(sac-controller -c "$T_DIR/unusable.conf" --check-config 2>&1); rc=$?
 check_eq "a key given as certificate: exit 2" "$rc" 2
 check_match "... says which step failed" "$out" 'certificate'
 
+# A private key that group or others may read is refused, naming the file
+# (like the credential key): a 0644 key used to give "configuration OK".
+chmod 0644 "$T_DIR/pki/controller.key"
+out=$(sac-controller -c "$C" --check-config 2>&1); rc=$?
+check_eq "a world-readable private key: exit 2" "$rc" 2
+check_match "... naming the key, its line and the rule" "$out" \
+    "controller.conf:4: 'private_key': private key $T_DIR/pki/controller.key has permissions 0644, too open"
+chmod 0640 "$T_DIR/pki/controller.key"
+check_exit "a group-readable private key: exit 2" 2 sac-controller -c "$C" --check-config
+check_exit "... and the daemon does not start with it" 2 timeout 20 sac-controller -c "$C"
+chmod 0400 "$T_DIR/pki/controller.key"
+check_exit "mode 0400 is fine" 0 sac-controller -c "$C" --check-config
+chmod 0600 "$T_DIR/pki/controller.key"
+check_exit "--config is -c" 0 sac-controller --config "$C" --check-config
+
 # The port is taken: the daemon cannot start.
 busy=$(free_port)
 sed "s|^listen .*|listen = 127.0.0.1:$busy|" "$C" >"$T_DIR/busy.conf"

@@ -44,12 +44,12 @@ cert_issue controller-ca other-name other.example "subjectAltName=DNS:other.exam
 cp "$P/controller.crt" "$P/controller.crt.orig"; cp "$P/controller.key" "$P/controller.key.orig"
 cp "$P/other-name.crt" "$P/controller.crt"; cp "$P/other-name.key" "$P/controller.key"
 kill -HUP "$CTL_PID"
-check "SIGHUP is logged as a reload" wait_for 10 grep -q 'reloaded' "$T_DIR/controller.log"
+check "SIGHUP is logged as a reload" wait_for 10 grep -q 'configuration reloaded' "$T_DIR/controller.log"
 out=$(hello | as_reader gate-in --expect 1 --timeout 5)
 check_match "after SIGHUP the new certificate is served (wrong name for 127.0.0.1)" "$out" 'TLS-FAILED.*mismatch'
 cp "$P/controller.crt.orig" "$P/controller.crt"; cp "$P/controller.key.orig" "$P/controller.key"
 kill -HUP "$CTL_PID"
-reloads_at_least() { [ "$(grep -c reloaded "$T_DIR/controller.log")" -ge "$1" ]; }
+reloads_at_least() { [ "$(grep -c 'configuration reloaded' "$T_DIR/controller.log")" -ge "$1" ]; }
 check "second reload" wait_for 10 reloads_at_least 2
 out=$(hello | as_reader gate-in --expect 1)
 check_match "the original certificate is back after a second SIGHUP" "$out" '^WELCOME '
@@ -57,7 +57,7 @@ check_match "the original certificate is back after a second SIGHUP" "$out" '^WE
 # A broken file on SIGHUP keeps the running configuration.
 echo garbage >"$P/controller.crt"
 kill -HUP "$CTL_PID"
-check "a broken certificate on SIGHUP is refused" wait_for 10 grep -q 'keeping the current' "$T_DIR/controller.log"
+check "a broken certificate on SIGHUP is refused" wait_for 10 grep -q 'reload refused: keeping the running configuration' "$T_DIR/controller.log"
 out=$(hello | as_reader gate-in --expect 1)
 check_match "still serving with the previous certificate" "$out" '^WELCOME '
 check_exit "--check-config: unusable certificate exits 2" 2 sac-controller -c "$T_DIR/controller.conf" --check-config

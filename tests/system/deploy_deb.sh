@@ -147,8 +147,10 @@ unit_run() {
     env=$(unit_values "$f" Environment "$inst" | tr '\n' ' ')
     eval "args=($cmd)"
     # shellcheck disable=SC2086  # the unit's Environment= words
+    # SAC_DEBUG=1: the tap below follows the reader's per-event lines, which
+    # are debug lines (they are access data).
     set -- setpriv --reuid="${user:-root}" --regid="${group:-${user:-root}}" --init-groups \
-        env -i PATH=$SYS_PATH PGPORT="$PORT" $env "${args[@]}"
+        env -i PATH=$SYS_PATH PGPORT="$PORT" SAC_DEBUG=1 $env "${args[@]}"
     if [ "$bg" = "&" ]; then
         "$@" 2>>"$T_DIR/$D_LOG.log" &
         D_PIDS+=($!)

@@ -36,7 +36,7 @@ check_eq "every SQL file installed" \
 units="$dest$prefix/lib/systemd/system"
 check_eq "units start the installed programs" \
     "$(grep -h '^ExecStart=' "$units"/*.service | sed 's/ .*//' | sort -u | tr '\n' ' ')" \
-    "ExecStart=/usr/bin/psql ExecStart=$prefix/bin/sac-controller ExecStart=$prefix/bin/sac-purge ExecStart=$prefix/bin/sac-reader ExecStart=$prefix/bin/sac-web ExecStart=$prefix/bin/sacctl "
+    "ExecStart=/usr/bin/journalctl ExecStart=/usr/bin/psql ExecStart=$prefix/bin/sac-controller ExecStart=$prefix/bin/sac-purge ExecStart=$prefix/bin/sac-reader ExecStart=$prefix/bin/sac-web ExecStart=$prefix/bin/sacctl "
 
 # --- units ------------------------------------------------------------------
 
@@ -49,10 +49,19 @@ for u in sac-controller.service sac-reader@.service sac-purge.service sac-web.se
         '^ProtectSystem=strict$' '^ProtectHome=yes$' '^PrivateTmp=yes$' '^CapabilityBoundingSet=$' \
         '^RestrictAddressFamilies=' '^SystemCallFilter=@system-service$' \
         '^MemoryDenyWriteExecute=yes$' '^ProtectKernelTunables=yes$' '^ProtectKernelModules=yes$' \
-        '^ProtectKernelLogs=yes$' '^LockPersonality=yes$' '^RestrictNamespaces=yes$'; do
+        '^ProtectKernelLogs=yes$' '^LockPersonality=yes$' '^RestrictNamespaces=yes$' \
+        '^LimitCORE=0$' '^LogNamespace=sac$'; do
         check_match "$u: $want" "$text" "$want"
     done
 done
+# Logs are access data: their own journald namespace keeps them < 24 h.
+jconf="$dest$prefix/lib/systemd/journald@sac.conf.d/sac.conf"
+check_eq "journald@sac.conf installed 0644 as the namespace's drop-in" "$(mode_of "$jconf")" 644
+check_match "journald@sac.conf: entries deleted after 23 h" "$(cat "$jconf")" '^MaxRetentionSec=23h$'
+check_match "journald@sac.conf: files closed every hour" "$(cat "$jconf")" '^MaxFileSec=1h$'
+check_match "the vacuum timer runs hourly" "$(cat "$units/sac-journal-vacuum.timer")" '^OnCalendar=hourly$'
+check_match "... and vacuums the namespace at 23 h" "$(cat "$units/sac-journal-vacuum.service")" \
+    '^ExecStart=/usr/bin/journalctl --namespace=sac --rotate --vacuum-time=23h$'
 check_match "controller: PrivateDevices" "$(cat "$units/sac-controller.service")" '^PrivateDevices=yes$'
 check_match "purge: PrivateDevices" "$(cat "$units/sac-purge.service")" '^PrivateDevices=yes$'
 reader_unit=$(cat "$units/sac-reader@.service")
@@ -70,7 +79,8 @@ if command -v systemd-analyze >/dev/null; then
         sed "s|$prefix/bin/|$dest$prefix/bin/|g" "$u" >"$vdir/$(basename "$u")"
     done
     for u in sac-controller.service sac-purge.service sac-web.service sac-reader@hq-gate-1-in.service \
-        sac-audit-verify.service sac-audit-verify.timer sac-wal-switch.service sac-wal-switch.timer; do
+        sac-audit-verify.service sac-audit-verify.timer sac-wal-switch.service sac-wal-switch.timer \
+        sac-journal-vacuum.service sac-journal-vacuum.timer; do
         out=$(cd "$vdir" && MANPATH="$dest$prefix/share/man" systemd-analyze verify "./$u" 2>&1)
         rc=$?
         check_eq "systemd-analyze verify $u: clean" "$rc:$out" "0:"

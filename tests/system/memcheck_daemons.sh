@@ -34,7 +34,7 @@ ctl=$T_LAST_PID
 check "the controller listens under valgrind" wait_for 60 grep -q 'listening on' "$T_DIR/ctl-1.log"
 sim_start gate-1
 reader_conf gate-1 "127.0.0.1:$port"
-spawn "${VG[@]}" --log-file="$T_DIR/reader.vg" "$NORMAL_BIN/sac-reader" -c "$T_DIR/gate-1.conf" 2>>"$T_DIR/gate-1.log"
+SAC_DEBUG=1 spawn "${VG[@]}" --log-file="$T_DIR/reader.vg" "$NORMAL_BIN/sac-reader" -c "$T_DIR/gate-1.conf" 2>>"$T_DIR/gate-1.log"
 rdr=$T_LAST_PID
 check "the reader connects under valgrind" wait_for 60 grep -q 'connected to controller' "$T_DIR/gate-1.log"
 for u in "$F_UID_A" "$F_UID_X" "$F_UID_B"; do

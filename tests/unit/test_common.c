@@ -1,6 +1,6 @@
 /*
  * Unit tests for common/: hex, durations, HMAC-SHA256 (RFC 4231 vectors),
- * the credential key file, and the configuration reader.
+ * the credential key file, the configuration reader and the key tables.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,11 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_keys.h"
 #include "credential.h"
 #include "duration.h"
 #include "hex.h"
+#include "log.h"
 #include "tls.h"
 
 static void test_hex_roundtrip(void **state)
@@ -354,6 +357,182 @@ static void test_config_endpoints_and_files(void **state)
 	config_problems_free(&problems);
 }
 
+/* The reader's table: defaults, the private-key rule for TLS and card keys,
+ * choices, and the cross-key rule for card = desfire. */
+static void test_config_reader_table(void **state)
+{
+	struct config_problems problems = {0};
+	struct reader_config rc;
+	char path[128], text[2048];
+	int i;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/cred.key", tmpdir);
+	write_file(path, "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n", 0600);
+	snprintf(path, sizeof(path), "%s/tls.key", tmpdir);
+	write_file(path, "not really a key\n", 0600);
+	snprintf(path, sizeof(path), "%s/tls.crt", tmpdir);
+	write_file(path, "not really a certificate\n", 0644);
+	snprintf(path, sizeof(path), "%s/card.key", tmpdir);
+	write_file(path, "00112233445566778899aabbccddeeff\n", 0644);
+	snprintf(path, sizeof(path), "%s/r.conf", tmpdir);
+	snprintf(text, sizeof(text),
+		 "[reader]\nid = gate-1\ndevice = pn532_uart:/dev/null\n"
+		 "controllers = 127.0.0.1:7443\ncertificate = %1$s/tls.crt\n"
+		 "private_key = %1$s/tls.key\ncontroller_ca = %1$s/tls.crt\n"
+		 "credential_key = %1$s/cred.key\nspool = %1$s/r.spool\n",
+		 tmpdir);
+	write_file(path, text, 0644);
+	assert_int_equal(config_load(&config_reader, path, &rc, &problems), CONFIG_OK);
+	assert_int_equal(problems.count, 0);
+	assert_string_equal(rc.id, "gate-1");
+	assert_int_equal(rc.controllers.count, 1);
+	assert_int_equal(rc.controllers.port[0], 7443);
+	assert_int_equal(rc.card, READER_CARD_UID); /* the default */
+	assert_null(rc.crl);
+	assert_null(rc.card_key.bytes);
+	assert_int_equal(rc.credential_key.len, CREDENTIAL_KEY_LEN);
+	assert_int_equal(rc.credential_key.bytes[31], 0x1f);
+	config_free(&config_reader, &rc);
+
+	/* A group-readable TLS key, an unknown card type, a card key open to
+	 * others and of the wrong length: each one a problem naming the file. */
+	snprintf(text + strlen(text), sizeof(text) - strlen(text),
+		 "card = mifare\ncard_key = %s/card.key\n", tmpdir);
+	write_file(path, text, 0644);
+	snprintf(text, sizeof(text), "%s/tls.key", tmpdir);
+	chmod(text, 0640);
+	assert_int_equal(config_load(&config_reader, path, &rc, &problems), CONFIG_INVALID);
+	for (i = 0; i < problems.count; i++)
+		print_message("%s\n", problems.items[i]);
+	assert_int_equal(problems.count, 3);
+	assert_non_null(strstr(problems.items[0], ":6: 'private_key': private key "));
+	assert_non_null(strstr(problems.items[0], "tls.key has permissions 0640, too open"));
+	assert_non_null(strstr(problems.items[1], ":10: 'card' must be uid|desfire, not 'mifare'"));
+	assert_non_null(strstr(problems.items[2], ":11: 'card_key': private key "));
+	config_free(&config_reader, &rc);
+	config_problems_free(&problems);
+	chmod(text, 0600);
+	snprintf(text, sizeof(text), "%s/card.key", tmpdir);
+	chmod(text, 0600);
+	write_file(path, "", 0644); /* rewritten below */
+	snprintf(text, sizeof(text),
+		 "[reader]\nid = gate-1\ndevice = pn532_uart:/dev/null\n"
+		 "controllers = 127.0.0.1:7443\ncertificate = %1$s/tls.crt\n"
+		 "private_key = %1$s/tls.key\ncontroller_ca = %1$s/tls.crt\n"
+		 "credential_key = %1$s/card.key\nspool = %1$s/r.spool\ncard = desfire\n",
+		 tmpdir);
+	write_file(path, text, 0644);
+	assert_int_equal(config_load(&config_reader, path, &rc, &problems), CONFIG_INVALID);
+	assert_int_equal(problems.count, 2);
+	assert_non_null(strstr(problems.items[0], ":8: 'credential_key': key "));
+	assert_non_null(strstr(problems.items[0], "exactly 64 hexadecimal digits"));
+	assert_non_null(strstr(problems.items[1], ":10: 'card = desfire' needs 'card_key'"));
+	config_free(&config_reader, &rc);
+	config_problems_free(&problems);
+}
+
+/* SIGHUP's contract: a reloadable key changes, one that is not keeps its
+ * running value, and the file's value ends up in the old struct. */
+static void test_config_reload_keeps_restart_keys(void **state)
+{
+	struct config_problems problems = {0};
+	struct purge_config running, fresh;
+	char path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/p.conf", tmpdir);
+	write_file(path, "[purge]\ndatabase = dbname=a\nvideo_max_age = 10d\n", 0644);
+	assert_int_equal(config_load(&config_purge, path, &running, &problems), CONFIG_OK);
+	assert_int_equal(running.video_max_age_s, 10 * 86400);
+	config_free(&config_purge, &running);
+	/* The access-data limit and the interval are database settings. */
+	write_file(path, "[purge]\ndatabase = dbname=a\ninterval = 1s\naccess_max_age = 1h\n", 0644);
+	assert_int_equal(config_load(&config_purge, path, &running, &problems), CONFIG_INVALID);
+	assert_int_equal(problems.count, 2);
+	assert_non_null(strstr(problems.items[0], ":3: unknown key 'interval' in [purge]"));
+	assert_non_null(strstr(problems.items[1], ":4: unknown key 'access_max_age' in [purge]"));
+	config_free(&config_purge, &running);
+	config_problems_free(&problems);
+	write_file(path, "[purge]\ndatabase = dbname=a\nvideo_max_age = 10d\n", 0644);
+	assert_int_equal(config_load(&config_purge, path, &running, &problems), CONFIG_OK);
+	write_file(path, "[purge]\ndatabase = dbname=b\nvideo_max_age = 31d\n", 0644);
+	assert_int_equal(config_reload(&config_purge, path, &fresh), CONFIG_INVALID);
+	assert_null(fresh.database);
+	write_file(path, "[purge]\ndatabase = dbname=b\nvideo_max_age = 20d\n", 0644);
+	assert_int_equal(config_reload(&config_purge, path, &fresh), CONFIG_OK);
+	assert_false(config_same(&config_purge, "database", &running, &fresh));
+	assert_int_equal(config_commit(&config_purge, path, &running, &fresh), 2);
+	assert_string_equal(fresh.database, "dbname=b");
+	assert_int_equal(fresh.video_max_age_s, 20 * 86400);
+	config_free(&config_purge, &running);
+	config_free(&config_purge, &fresh);
+	config_problems_free(&problems);
+}
+
+static void test_config_reload_controller_listen(void **state)
+{
+	struct config_problems problems = {0};
+	struct settings running, fresh;
+	char path[128], text[1024];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/c.conf", tmpdir);
+	snprintf(text, sizeof(text),
+		 "[controller]\nlisten = 127.0.0.1:7443\ncertificate = %1$s/tls.crt\n"
+		 "private_key = %1$s/tls.key\nreader_ca = %1$s/tls.crt\ndatabase = dbname=sac\n",
+		 tmpdir);
+	write_file(path, text, 0644);
+	assert_int_equal(config_load(&config_controller, path, &running, &problems), CONFIG_OK);
+	snprintf(text, sizeof(text),
+		 "[controller]\nlisten = 127.0.0.1:7444\ncertificate = %1$s/tls.crt\n"
+		 "private_key = %1$s/tls.key\nreader_ca = %1$s/tls.crt\ndatabase = dbname=sac\n"
+		 "crl = %1$s/tls.crt\n",
+		 tmpdir);
+	write_file(path, text, 0644);
+	assert_int_equal(config_reload(&config_controller, path, &fresh), CONFIG_OK);
+	assert_int_equal(config_commit(&config_controller, path, &running, &fresh), 1);
+	assert_int_equal(fresh.listen.port[0], 7443); /* needs a restart */
+	assert_int_equal(running.listen.port[0], 7444);
+	assert_non_null(fresh.crl);
+	config_free(&config_controller, &running);
+	config_free(&config_controller, &fresh);
+	config_problems_free(&problems);
+}
+
+/* Every line of a multi-line message (libpq: ERROR, DETAIL, HINT) carries
+ * the priority prefix, so journald files each at the message's level. */
+static void test_log_every_line_prefixed(void **state)
+{
+	char path[128], text[512];
+	int fd, saved;
+	FILE *fp;
+	size_t n;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/log.out", tmpdir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	saved = dup(STDERR_FILENO);
+	assert_true(dup2(fd, STDERR_FILENO) >= 0);
+	log_init("t", LOG_LEVEL_INFO);
+	log_error("query failed: %s", "ERROR:  boom\nDETAIL:  why\nHINT:  what\n");
+	log_debug("not written at the default level");
+	log_notice("%s", "one line");
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	close(fd);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	n = fread(text, 1, sizeof(text) - 1, fp);
+	fclose(fp);
+	text[n] = '\0';
+	assert_string_equal(text, "<3>t: query failed: ERROR:  boom\n"
+				  "<3>t: DETAIL:  why\n"
+				  "<3>t: HINT:  what\n"
+				  "<5>t: one line\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -367,6 +546,10 @@ int main(void)
 		cmocka_unit_test(test_config_every_problem),
 		cmocka_unit_test(test_config_unreadable),
 		cmocka_unit_test(test_config_endpoints_and_files),
+		cmocka_unit_test(test_config_reader_table),
+		cmocka_unit_test(test_log_every_line_prefixed),
+		cmocka_unit_test(test_config_reload_keeps_restart_keys),
+		cmocka_unit_test(test_config_reload_controller_listen),
 	};
 
 	return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
