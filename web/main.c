@@ -8,16 +8,17 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "api.h"
+#include "config_keys.h"
 #include "daemon.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "server.h"
 #include "session.h"
-#include "web_config.h"
 
 #define WEB_DEFAULT_CONFIG "/etc/sac/sac-web.conf"
 
@@ -31,39 +32,29 @@ static void web_usage(FILE *f)
 }
 
 /* Loads path into *cfg, printing problems.  Returns 0, 2 or 3. */
-static int web_load(const char *path, struct web_config *cfg, bool to_log)
+static int web_load(const char *path, struct web_config *cfg)
 {
 	struct config_problems problems = {0};
-	int status = web_config_load(path, cfg, &problems);
-	int i;
+	enum config_status status = config_load(&config_web, path, cfg, &problems);
 
-	if (to_log) {
-		for (i = 0; i < problems.count; i++)
-			log_error("%s", problems.items[i]);
-	} else {
-		config_problems_print(&problems);
-	}
+	config_problems_print(&problems);
 	config_problems_free(&problems);
-	return status;
+	return (int)status;
 }
 
 /* SIGHUP: the idle limit takes effect at once; listen addresses, the
- * certificate and the database need a restart. */
+ * certificate and the database need a restart (config_commit says so). */
 static void web_reload(const char *path, struct web_config *cfg)
 {
 	struct web_config fresh;
 
 	daemon_notify_reloading();
-	if (web_load(path, &fresh, true) != 0) {
-		log_error("reload: %s has problems; keeping the running configuration", path);
-	} else {
-		cfg->session_idle_s = fresh.session_idle_s;
+	if (config_reload(&config_web, path, &fresh) == CONFIG_OK) {
+		(void)config_commit(&config_web, path, cfg, &fresh);
+		config_free(&config_web, cfg);
+		*cfg = fresh;
 		session_init(cfg->session_idle_s);
-		log_notice("reloaded %s: session_idle %llds (listen, certificate, private_key and "
-			   "database take effect at the next start)",
-			   path, (long long)cfg->session_idle_s);
 	}
-	web_config_free(&fresh);
 	daemon_notify_ready("reloaded");
 }
 
@@ -84,18 +75,24 @@ static int web_run(const char *path, struct web_config *cfg)
 {
 	struct server *srv;
 	uint64_t watchdog_usec = daemon_watchdog_interval_usec();
+	/* Sign-in keeps using the database it started with (a reload may free
+	 * cfg's copy). */
+	char *database = strdup(cfg->database);
 
-	session_init(cfg->session_idle_s);
-	api_init(cfg->database, (long)cfg->session_idle_s);
-	if (ratelimit_init() != 0) {
-		log_err("cannot read random bytes");
+	if (database == NULL || ratelimit_init() != 0) {
+		log_err("cannot start");
+		free(database);
 		return 3;
 	}
+	session_init(cfg->session_idle_s);
+	api_init(database, (long)cfg->session_idle_s);
 	web_block_signals(true);
 	srv = server_start(cfg);
 	web_block_signals(false);
-	if (srv == NULL)
+	if (srv == NULL) {
+		free(database);
 		return 3;
+	}
 	daemon_notify_ready("serving");
 	log_notice("started: sessions end after %llds idle", (long long)cfg->session_idle_s);
 	while (!daemon_terminate) {
@@ -118,6 +115,7 @@ static int web_run(const char *path, struct web_config *cfg)
 	log_notice("stopping");
 	server_stop(srv);
 	session_end_all();
+	free(database);
 	return 0;
 }
 
@@ -136,6 +134,10 @@ int main(int argc, char **argv)
 	int opt, status;
 
 	log_init("sac-web", LOG_LEVEL_INFO);
+	if (daemon_harden() != 0) {
+		log_err("cannot keep secrets out of core dumps");
+		return 3;
+	}
 	while ((opt = getopt_long(argc, argv, "c:", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
@@ -159,23 +161,23 @@ int main(int argc, char **argv)
 		web_usage(stderr);
 		return 2;
 	}
-	status = web_load(path, &cfg, false);
+	status = web_load(path, &cfg);
 	if (check_only) {
 		if (status == 0)
 			printf("%s: configuration OK\n", path);
-		web_config_free(&cfg);
+		config_free(&config_web, &cfg);
 		return status;
 	}
 	if (status != 0) {
-		web_config_free(&cfg);
+		config_free(&config_web, &cfg);
 		return status;
 	}
 	if (daemon_signals_install() != 0) {
 		log_err("cannot install signal handlers");
-		web_config_free(&cfg);
+		config_free(&config_web, &cfg);
 		return 3;
 	}
 	status = web_run(path, &cfg);
-	web_config_free(&cfg);
+	config_free(&config_web, &cfg);
 	return status;
 }

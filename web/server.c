@@ -26,7 +26,7 @@
 #define SERVER_TLS_PRIORITIES "SECURE256:+SECURE128:-VERS-ALL:+VERS-TLS1.3:%SERVER_PRECEDENCE"
 
 struct server {
-	struct MHD_Daemon *daemons[WEB_MAX_LISTEN];
+	struct MHD_Daemon *daemons[WEB_LISTEN_MAX];
 	int count;
 	char *cert_pem;
 	char *key_pem;
@@ -313,8 +313,8 @@ struct server *server_start(const struct web_config *cfg)
 			  srv->cert_pem == NULL ? cfg->certificate : cfg->private_key);
 		goto fail;
 	}
-	for (i = 0; i < cfg->listen_count; i++) {
-		int fd = server_listen(cfg->listen_host[i], cfg->listen_port[i]);
+	for (i = 0; i < cfg->listen.count && i < WEB_LISTEN_MAX; i++) {
+		int fd = server_listen(cfg->listen.host[i], cfg->listen.port[i]);
 
 		if (fd < 0)
 			goto fail;
@@ -332,11 +332,11 @@ struct server *server_start(const struct web_config *cfg)
 			close(fd);
 			log_error("cannot serve HTTPS on %s:%d (libmicrohttpd refused the TLS "
 				  "certificate, key or settings)",
-				  cfg->listen_host[i], cfg->listen_port[i]);
+				  cfg->listen.host[i], cfg->listen.port[i]);
 			goto fail;
 		}
 		srv->count++;
-		log_info("serving https://%s:%d/", cfg->listen_host[i], cfg->listen_port[i]);
+		log_info("serving https://%s:%d/", cfg->listen.host[i], cfg->listen.port[i]);
 	}
 	return srv;
 fail:
@@ -351,7 +351,7 @@ void server_stop(struct server *srv)
 	if (srv == NULL)
 		return;
 	board_stop_all();
-	for (i = 0; i < WEB_MAX_LISTEN; i++)
+	for (i = 0; i < WEB_LISTEN_MAX; i++)
 		if (srv->daemons[i] != NULL)
 			MHD_stop_daemon(srv->daemons[i]); /* closes the listening socket too */
 	if (srv->key_pem != NULL)

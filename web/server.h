@@ -10,7 +10,7 @@
 #ifndef SAC_WEB_SERVER_H
 #define SAC_WEB_SERVER_H
 
-#include "web_config.h"
+#include "config_keys.h"
 
 struct server;
 

@@ -213,7 +213,7 @@ check_eq "… and the session with it: 401" "$(web_api GET /api/readers)" 401
 
 web_write_config 2s
 kill -HUP "$WEB_PID"
-check "SIGHUP applies a new session_idle" wait_for 10 grep -q "session_idle 2s" "$T_DIR/web.log"
+check "SIGHUP applies a new session_idle" wait_for 10 grep -q "'session_idle' changed from 10m to 2s" "$T_DIR/web.log"
 check "after 2 s idle the officer's database connection has ended" \
     wait_for 20 backends_are off1 0
 check_eq "… and the session: 401" "$(web_api GET /api/sites '' off1)" 401

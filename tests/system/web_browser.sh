@@ -64,7 +64,7 @@ cat >"$T_DIR/idle.sh" <<IDLE
 #!/usr/bin/env bash
 sed -i 's/^session_idle.*/session_idle = 2s/' '$T_DIR/web.conf'
 kill -HUP $WEB_PID
-for i in \$(seq 1 100); do grep -q 'session_idle 2s' '$T_DIR/web.log' && exit 0; sleep 0.1; done
+for i in \$(seq 1 100); do grep -q "'session_idle' changed from 10m to 2s" '$T_DIR/web.log' && exit 0; sleep 0.1; done
 exit 1
 IDLE
 chmod +x "$T_DIR/tap-muster.sh" "$T_DIR/idle.sh"
