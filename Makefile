@@ -74,7 +74,7 @@ FUZZ_DRIVER := $(if $(filter libfuzzer,$(FUZZ_ENGINE)),-fsanitize=fuzzer,$(call 
 ALL_SRC := $(COMMON_SRC) $(foreach p,$(PRESENT),$(wildcard $(call prog_dir,$(p))/*.c)) \
            $(UNIT_SRC) $(BENCH_SRC) $(FUZZ_SRC) tests/fuzz/replay.c
 
-.PHONY: all check deps demo demo-web bench soak fuzz install uninstall clean format lint unit-tests fuzz-targets deb
+.PHONY: all check deps demo demo-web ha-demo bench soak fuzz install uninstall clean format lint unit-tests fuzz-targets deb
 all: $(BUILT) $(BENCH_BIN)
 
 $(B)/obj/%.o: %.c
@@ -143,6 +143,9 @@ demo: deps all
 demo-web: deps all
 	tools/demo-web
 
+ha-demo: deps all
+	tools/ha-demo
+
 bench: deps all
 	bench/run
 
@@ -208,7 +211,7 @@ $(DEB_DIR)/stamp: $(DEB_SRC)
 	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/src/sac-$(VERSION)
 	@tar -cf - $(DEB_SRC) | tar -C $(DEB_DIR)/src/sac-$(VERSION) -xf -
 	cd $(DEB_DIR)/src/sac-$(VERSION) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
-	    DEB_BUILD_OPTIONS=noautodbgsym dpkg-buildpackage -b -us -uc $(DEB_PROFILES) \
+	    DEB_BUILD_OPTIONS="noautodbgsym parallel=$$(nproc)" dpkg-buildpackage -b -us -uc $(DEB_PROFILES) \
 	    >../build.log 2>&1 || { tail -n 40 ../build.log; exit 1; }
 	mv $(DEB_DIR)/src/*.deb $(DEB_DIR)/
 	rm -rf $(DEB_DIR)/src/sac-$(VERSION)

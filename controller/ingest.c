@@ -22,7 +22,10 @@
 
 #define INGEST_SEEN_INTERVAL_MS 5000
 #define INGEST_BACKOFF_MIN_MS 250
-#define INGEST_BACKOFF_MAX_MS 5000
+/* One attempt a second at most while the database is away: after a failover
+ * the new primary takes writes within about a second of being promoted, at
+ * the cost of one refused connection a second per controller meanwhile. */
+#define INGEST_BACKOFF_MAX_MS 1000
 
 struct ingest_event {
 	struct ingest_peer peer;

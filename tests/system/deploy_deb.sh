@@ -37,6 +37,8 @@ PEOPLE=(alice bruno chen dana)
 SYS_PATH=/usr/sbin:/usr/bin:/sbin:/bin
 D_OWNED=0
 D_PIDS=()
+SPOOL_BYTES=
+LAST_OUT=
 
 if [ "$(id -u)" -ne 0 ]; then
     not_ok "deploy_deb needs root (it installs packages)"
@@ -258,6 +260,7 @@ run_guide_command() {
         return
     fi
     if [[ $user == root && $cmd == "systemctl disable --now "* ]]; then
+        SPOOL_BYTES=$(stat -c %s /var/lib/sac/reader/hq-gate-1-in.spool 2>/dev/null)
         d_stop_daemons
         ok "$cmd (daemons stopped)"
         return
@@ -303,6 +306,14 @@ after_command() {
             "$(stat -c '%U %a' /var/lib/sac/reader 2>&1)" "sac-reader 700"
         check_eq "/var/lib/sac/controller too" "$(stat -c '%U %a' /var/lib/sac/controller 2>&1)" "sac-controller 700"
         check "sacctl needs no SQL file: none installed" test -z "$(dpkg -L sacctl | grep '\.sql$')"
+        check_match "the installation says that sacctl db migrate is due" "$LAST_OUT" \
+            'runuser -u postgres -- sacctl db migrate'
+        for u in /lib/systemd/system/sac-*.service /lib/systemd/system/sac-*@.service; do
+            [ -f "$u" ] || continue
+            line=$(systemd-analyze security --offline=true "$u" 2>&1 | grep 'Overall exposure level')
+            check_match "$(basename "$u"): exposure OK or better ($(printf '%s' "$line" | awk '{ print $(NF-2) }'))" \
+                "$line" ' (OK|SAFE|PERFECT) '
+        done
         ;;
     *"restart postgresql"*)
         check_eq "the server log is kept 24 hours (one file per hour, overwritten)" \
@@ -310,9 +321,21 @@ after_command() {
                 '{logging_collector,log_filename,log_truncate_on_rotation,log_rotation_age,wal_recycle}'::text[]) n")" \
             "on postgresql-%H.log on 1h off"
         ;;
+    "apt purge "*)
+        if [ -n "$SPOOL_BYTES" ] && [ "$SPOOL_BYTES" -gt 0 ]; then
+            check_match "purge says the spool it deletes may hold unsent events" "$LAST_OUT $(cat "$T_DIR/cmd.err")" \
+                'reader/hq-gate-1-in.spool: it may hold events'
+        fi
+        ;;
     *"badge enroll"*)
         # Ana taps her badge at hq-gate-1-in.
-        check "the reader has its PN532 open" wait_for 60 grep -q 'device .*: open' "$T_DIR/hq-gate-1-in.log"
+        if wait_for 60 grep -q 'device .*: open' "$T_DIR/hq-gate-1-in.log"; then
+            ok "the reader has its PN532 open"
+        else
+            not_ok "the reader has its PN532 open"
+            { ls -l "$(sim_pty hq-gate-1-in)"; id sac-reader; tail -n 15 "$T_DIR/hq-gate-1-in.log"
+              tail -n 5 "$T_DIR/hq-gate-1-in.sim.log"; } 2>&1 | sed 's/^/#   /'
+        fi
         check "…and is connected to the controller" \
             wait_for 60 grep -q 'connected to controller' "$T_DIR/hq-gate-1-in.log"
         check "the badge is tapped at hq-gate-1-in" tap hq-gate-1-in 04A1B2C3D4E5F6
