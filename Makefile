@@ -25,9 +25,11 @@ CFLAGS  ?= -O2 -g
 HARDEN_CFLAGS  := -fstack-protector-strong -fPIE \
                   $(if $(filter -O1 -O2 -O3 -Os -Og -Ofast,$(CFLAGS)),-D_FORTIFY_SOURCE=2)
 HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now
+# -I.: tests, fuzz targets and benchmarks include a program's header by its
+# path in the tree ("reader/spool.h"), the name the dependency files record.
 ALL_CFLAGS = -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(HARDEN_CFLAGS) $(WARN) -D_GNU_SOURCE \
              -DSAC_VERSION='"$(VERSION)"' \
-             -Icommon $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+             -Icommon -I. $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS = $(CFLAGS) $(HARDEN_LDFLAGS) $(EXTRA_CFLAGS) $(LDFLAGS)
 LDLIBS  = $(PKG_LIBS) -lpthread
 
@@ -74,7 +76,8 @@ FUZZ_DRIVER := $(if $(filter libfuzzer,$(FUZZ_ENGINE)),-fsanitize=fuzzer,$(call 
 ALL_SRC := $(COMMON_SRC) $(foreach p,$(PRESENT),$(wildcard $(call prog_dir,$(p))/*.c)) \
            $(UNIT_SRC) $(BENCH_SRC) $(FUZZ_SRC) tests/fuzz/replay.c
 
-.PHONY: all check deps demo demo-web ha-demo bench soak fuzz install uninstall clean format lint unit-tests fuzz-targets deb
+.PHONY: all check deps demo demo-web ha-demo bench soak fuzz install uninstall clean format lint unit-tests \
+        fuzz-targets break-builds deb
 all: $(BUILT) $(BENCH_BIN)
 
 $(B)/obj/%.o: %.c
@@ -128,13 +131,22 @@ $(B)/fuzz/%: $(B)/obj/tests/fuzz/%.o $(filter %.o,$(FUZZ_DRIVER)) $(TEST_LIBS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(FUZZ_DRIVER) $(TEST_LIBS) $(LDLIBS)
 
 unit-tests: $(UNIT_BIN) $(FUZZ_BIN)
+
+# Builds that each break one guarantee (common/testbreak.h), name:program.
+# tests/run runs the fault test meant to catch each and requires it to fail.
+TEST_BREAKS := ack_before_commit:sac-controller spool_no_fsync:sac-reader \
+               redelivery_twice:sac-controller
+break-builds:
+	@$(foreach b,$(TEST_BREAKS),$(MAKE) -s B=$(B)/break/$(call prog_name,$(b)) \
+	    EXTRA_CFLAGS="$(EXTRA_CFLAGS) -DSAC_TEST_BREAK=$(call prog_name,$(b))" \
+	    $(B)/break/$(call prog_name,$(b))/bin/$(call prog_dir,$(b)) &&) true
 fuzz-targets: $(FUZZ_BIN)
 
 deps:
 	@tools/ensure-deps
 
 check: deps lint
-	$(MAKE) B=build/san EXTRA_CFLAGS="$(SAN_FLAGS)" CFLAGS="-O1 -g" all unit-tests
+	$(MAKE) B=build/san EXTRA_CFLAGS="$(SAN_FLAGS)" CFLAGS="-O1 -g" all unit-tests break-builds
 	tests/run build/san
 
 demo: deps all
@@ -224,7 +236,7 @@ $(DEB_DIR)/stamp: $(DEB_SRC)
 LINT_SRC := $(foreach d,common $(foreach p,$(PRESENT),$(call prog_dir,$(p))) tests/unit tests/fuzz bench, \
               $(wildcard $(d)/*.c $(d)/*.h))
 CPPCHECK_FLAGS := --quiet --error-exitcode=1 --std=c11 --enable=warning,portability,performance \
-                  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Icommon \
+                  --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE -Icommon -I. \
                   --template='{file}:{line}: {severity} ({id}): {message}'
 
 format:

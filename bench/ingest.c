@@ -11,7 +11,10 @@
  *       N pipelined connections (HELLO ID each), EVENTs with random ids and
  *       credentials from FILE (one 64-hex per line; random ones otherwise), at
  *       a fixed total rate or (rate 0) as fast as ACKs return.  Prints sent,
- *       acknowledged, events/s and tap-to-ACK latency p50/p99.
+ *       acknowledged, events/s, tap-to-ACK latency p50/p99 and the longest
+ *       time from opening a connection to its WELCOME.  With --retry a
+ *       connection lost before its WELCOME is opened again after 200 ms, as
+ *       a reader does (the WELCOME time then counts from the first try).
  *
  *   ingest idle  ... --reader ID --conns N [--duration S]
  *       Opens N connections, greets, and holds them (PING every 30 s);
@@ -55,12 +58,13 @@ struct options {
 	int window;
 	int expect;
 	double timeout;
+	bool retry;
 };
 
 struct client {
 	int fd;
 	struct tls_conn *tls;
-	int state; /* 0 handshake, 1 await WELCOME, 2 running, 3 dead */
+	int state; /* 0 handshake, 1 await WELCOME, 2 running, 3 dead, 4 waiting to retry */
 	char in[4096];
 	size_t in_len;
 	char *out;
@@ -70,6 +74,8 @@ struct client {
 	int outstanding;
 	int64_t *sent_us; /* by seq % window */
 	int64_t last_ping_ms;
+	int64_t connect_us; /* when its first TCP connection was opened */
+	int64_t retry_us;   /* --retry: when to connect again (state 4) */
 	bool epoll_out;
 };
 
@@ -308,6 +314,27 @@ static int cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Opens c's connection and registers it; -1 when connect failed. */
+static int client_open(struct client *c, const struct options *o, struct tls_context *ctx, int epfd,
+		       uint32_t index)
+{
+	struct epoll_event ev;
+
+	c->fd = tcp_connect(o);
+	if (c->fd < 0)
+		return -1;
+	c->tls = tls_conn_new(ctx, c->fd, o->host);
+	c->state = 0;
+	c->in_len = 0;
+	c->out_len = 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLOUT;
+	ev.data.u32 = index;
+	epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev);
+	c->epoll_out = true;
+	return 0;
+}
+
 static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 {
 	struct client *cs = calloc((size_t)o->conns, sizeof(*cs));
@@ -316,7 +343,7 @@ static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 	uint64_t rng = (uint64_t)now_us() ^ (uint64_t)getpid() << 32;
 	int64_t start_us = 0, sent_total = 0, acked = 0, lat_n = 0, lat_cap = 1 << 20;
 	int64_t *lat = malloc((size_t)lat_cap * sizeof(*lat));
-	int64_t end_us = 0;
+	int64_t end_us = 0, welcome_max_us = 0, retries = 0;
 	char hello[PROTO_LINE_MAX + 1];
 	bool reported = false;
 	int rr = 0;
@@ -332,24 +359,28 @@ static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 		/* Ramp up: a bounded number of handshakes at a time, so that
 		 * none waits past the controller's handshake deadline. */
 		while (opened < o->conns && opened - up - dead < 64) {
-			struct epoll_event ev;
 			struct client *c = &cs[opened];
 
-			c->fd = tcp_connect(o);
-			if (c->fd < 0) {
+			c->connect_us = now_us();
+			if (client_open(c, o, ctx, epfd, (uint32_t)opened) != 0) {
 				fprintf(stderr, "connect %d failed: %s\n", opened, strerror(errno));
 				return 3;
 			}
-			c->tls = tls_conn_new(ctx, c->fd, o->host);
 			c->sent_us = calloc((size_t)o->window, sizeof(int64_t));
 			c->prefix = rng ^ ((uint64_t)opened << 20);
 			rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-			memset(&ev, 0, sizeof(ev));
-			ev.events = EPOLLIN | EPOLLOUT;
-			ev.data.u32 = (uint32_t)opened;
-			epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev);
-			c->epoll_out = true;
 			opened++;
+		}
+		/* --retry: a connection lost before its WELCOME is opened again,
+		 * as a reader would; its WELCOME time counts from the first try. */
+		for (i = 0; i < opened; i++) {
+			struct client *c = &cs[i];
+
+			if (c->state == 4 && now_us() >= c->retry_us) {
+				retries++;
+				if (client_open(c, o, ctx, epfd, (uint32_t)i) != 0)
+					c->retry_us = now_us() + 200000;
+			}
 		}
 		n = epoll_wait(epfd, evs, 256, 1);
 		t = now_us();
@@ -357,7 +388,7 @@ static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 		for (int k = 0; k < n; k++) {
 			struct client *c = &cs[evs[k].data.u32];
 
-			if (c->state == 3)
+			if (c->state >= 3)
 				continue;
 			if (c->state == 0) {
 				enum tls_io r = tls_conn_handshake(c->tls);
@@ -394,6 +425,8 @@ static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 					if (strncmp(p, "WELCOME ", 8) == 0) {
 						c->state = 2;
 						up++;
+						if (t - c->connect_us > welcome_max_us)
+							welcome_max_us = t - c->connect_us;
 						c->last_ping_ms = daemon_monotonic_ms();
 					} else if (strncmp(p, "ACK ", 4) == 0 && strlen(p) > 36) {
 						uint64_t seq;
@@ -427,9 +460,19 @@ static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 				epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
 				close(c->fd);
 				c->fd = -1;
+				if (o->retry && c->last_ping_ms == 0) {
+					/* Never welcomed: try again in 200 ms. */
+					tls_conn_free(c->tls);
+					c->tls = NULL;
+					c->state = 4;
+					c->retry_us = now_us() + 200000;
+					continue;
+				}
 				dead++;
 				continue;
 			}
+			if (c->state == 4)
+				continue;
 			if (c->state != 3 && want != c->epoll_out) {
 				struct epoll_event ev;
 
@@ -501,10 +544,12 @@ static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 		double secs = (double)(now_us() - start_us) / 1e6;
 
 		qsort(lat, (size_t)lat_n, sizeof(*lat), cmp_i64);
-		printf("sent %lld acked %lld seconds %.2f events_per_s %.0f p50_ms %.3f p99_ms %.3f\n",
+		printf("sent %lld acked %lld seconds %.2f events_per_s %.0f p50_ms %.3f p99_ms %.3f "
+		       "welcome_max_ms %.1f retries %lld\n",
 		       (long long)sent_total, (long long)acked, secs, (double)acked / secs,
 		       lat_n ? (double)lat[lat_n / 2] / 1000.0 : 0.0,
-		       lat_n ? (double)lat[(lat_n * 99) / 100] / 1000.0 : 0.0);
+		       lat_n ? (double)lat[(lat_n * 99) / 100] / 1000.0 : 0.0,
+		       (double)welcome_max_us / 1000.0, (long long)retries);
 	}
 	for (i = 0; i < opened; i++) {
 		tls_conn_free(cs[i].tls);
@@ -522,19 +567,13 @@ static int run_load(const struct options *o, struct tls_context *ctx, bool idle)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"server", required_argument, NULL, 's'},
-		{"cert", required_argument, NULL, 'C'},
-		{"key", required_argument, NULL, 'K'},
-		{"ca", required_argument, NULL, 'A'},
-		{"reader", required_argument, NULL, 'r'},
-		{"conns", required_argument, NULL, 'n'},
-		{"rate", required_argument, NULL, 'R'},
-		{"duration", required_argument, NULL, 'd'},
-		{"window", required_argument, NULL, 'w'},
-		{"creds", required_argument, NULL, 'f'},
-		{"expect", required_argument, NULL, 'e'},
-		{"timeout", required_argument, NULL, 't'},
-		{NULL, 0, NULL, 0},
+		{"server", required_argument, NULL, 's'}, {"cert", required_argument, NULL, 'C'},
+		{"key", required_argument, NULL, 'K'},	  {"ca", required_argument, NULL, 'A'},
+		{"reader", required_argument, NULL, 'r'}, {"conns", required_argument, NULL, 'n'},
+		{"rate", required_argument, NULL, 'R'},	  {"duration", required_argument, NULL, 'd'},
+		{"window", required_argument, NULL, 'w'}, {"creds", required_argument, NULL, 'f'},
+		{"expect", required_argument, NULL, 'e'}, {"timeout", required_argument, NULL, 't'},
+		{"retry", no_argument, NULL, 'Y'},	  {NULL, 0, NULL, 0},
 	};
 	struct options o;
 	struct tls_context *ctx;
@@ -595,6 +634,9 @@ int main(int argc, char **argv)
 			break;
 		case 'e':
 			o.expect = atoi(optarg);
+			break;
+		case 'Y':
+			o.retry = true;
 			break;
 		case 't':
 			o.timeout = atof(optarg);

@@ -14,7 +14,6 @@ set -u
 cd "$(dirname "$0")/.."
 export SAC_BIN=${SAC_BIN:-$PWD/build/bin}
 source tests/lib.sh
-source tests/system/controller_lib.inc
 CTL_BENCH=${SAC_BENCH_BIN:-$PWD/build/bench/ingest}
 RUNS=${BENCH_RUNS:-3}
 DURATION=${BENCH_SECONDS:-10}

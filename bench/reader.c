@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../reader/spool.h"
+#include "reader/spool.h"
 
 static double bench_now_ms(void)
 {

@@ -7,7 +7,6 @@
 # Targets: presented -> event <= 150 ms; presented -> ACK p99 <= 200 ms.
 set -u
 source "$(dirname "$0")/../tests/lib.sh"
-source "$T_REPO/tests/pn532-sim/harness.sh"
 export SAC_BIN=${SAC_BIN:-$T_REPO/build/bin}
 
 pg_start >/dev/null || exit 1

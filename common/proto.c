@@ -119,13 +119,93 @@ static int proto_split(const char *line, size_t len, struct proto_field *fields,
 	return n;
 }
 
-int proto_parse(const char *line, size_t len, struct proto_msg *msg, const char **why)
-{
-	struct proto_field f[PROTO_FIELDS_MAX];
-	int n;
-	size_t i;
+#define PROTO_WRONG_COUNT "wrong number of fields"
 
-	memset(msg, 0, sizeof(*msg));
+/* The parsers of each verb: the fields after validation of the line;
+ * each returns NULL, or why the message is refused. */
+static const char *proto_parse_hello(const struct proto_field *f, int n, struct proto_msg *msg)
+{
+	msg->verb = PROTO_HELLO;
+	if (n != 3)
+		return PROTO_WRONG_COUNT;
+	if (!proto_field_is(&f[1], PROTO_VERSION))
+		return "unsupported protocol version";
+	if (!proto_reader_id_valid(f[2].p, f[2].len))
+		return "bad reader id";
+	proto_copy(msg->reader_id, &f[2]);
+	return NULL;
+}
+
+static const char *proto_parse_time_reply(const struct proto_field *f, int n, struct proto_msg *msg)
+{
+	bool welcome = f[0].len == strlen("WELCOME");
+
+	msg->verb = welcome ? PROTO_WELCOME : PROTO_PONG;
+	if (n != (welcome ? 3 : 2))
+		return PROTO_WRONG_COUNT;
+	if (welcome && !proto_field_is(&f[1], PROTO_VERSION))
+		return "unsupported protocol version";
+	if (!proto_ms_parse(&f[welcome ? 2 : 1], &msg->unix_ms))
+		return "bad time";
+	return NULL;
+}
+
+static const char *proto_parse_event(const struct proto_field *f, int n, struct proto_msg *msg)
+{
+	msg->verb = PROTO_EVENT;
+	if (n != 4)
+		return PROTO_WRONG_COUNT;
+	if (f[1].len != PROTO_EVENT_ID_HEX || !hex_is_lower(f[1].p, f[1].len))
+		return "bad event id";
+	if (!proto_ms_parse(&f[2], &msg->unix_ms))
+		return "bad time";
+	if (f[3].len != PROTO_CREDENTIAL_HEX || !hex_is_lower(f[3].p, f[3].len))
+		return "bad credential";
+	proto_copy(msg->event_id, &f[1]);
+	proto_copy(msg->credential, &f[3]);
+	return NULL;
+}
+
+static const char *proto_parse_ack(const struct proto_field *f, int n, struct proto_msg *msg)
+{
+	msg->verb = PROTO_ACK;
+	if (n != 3)
+		return PROTO_WRONG_COUNT;
+	if (f[1].len != PROTO_EVENT_ID_HEX || !hex_is_lower(f[1].p, f[1].len))
+		return "bad event id";
+	if (proto_field_is(&f[2], "GRANT"))
+		msg->verdict = PROTO_GRANT;
+	else if (proto_field_is(&f[2], "DENY"))
+		msg->verdict = PROTO_DENY;
+	else if (proto_field_is(&f[2], "EXPIRED"))
+		msg->verdict = PROTO_EXPIRED;
+	else
+		return "bad verdict";
+	proto_copy(msg->event_id, &f[1]);
+	return NULL;
+}
+
+static const char *proto_parse_err(const struct proto_field *f, int n, struct proto_msg *msg)
+{
+	msg->verb = PROTO_ERR;
+	if (n != 3)
+		return PROTO_WRONG_COUNT;
+	if (!proto_err_code_valid(f[1].p, f[1].len))
+		return "bad error code";
+	if (!proto_err_text_valid(f[2].p, f[2].len))
+		return "bad error text";
+	proto_copy(msg->err_code, &f[1]);
+	proto_copy(msg->err_text, &f[2]);
+	return NULL;
+}
+
+/* Checks the line as a whole and splits it into fields.  Returns the
+ * number of fields, or -1 with *why set. */
+static int proto_fields(const char *line, size_t len, struct proto_field *f, const char **why)
+{
+	size_t i;
+	int n;
+
 	if (len == 0) {
 		*why = "empty line";
 		return -1;
@@ -151,101 +231,43 @@ int proto_parse(const char *line, size_t len, struct proto_msg *msg, const char 
 	}
 	/* A line with more fields than any verb takes shows up as a wrong count. */
 	if (n == PROTO_FIELDS_MAX && memchr(f[3].p, ' ', f[3].len) != NULL) {
-		*why = "wrong number of fields";
+		*why = PROTO_WRONG_COUNT;
 		return -1;
 	}
+	return n;
+}
 
+int proto_parse(const char *line, size_t len, struct proto_msg *msg, const char **why)
+{
+	struct proto_field f[PROTO_FIELDS_MAX];
+	const char *refused;
+	int n;
+
+	memset(msg, 0, sizeof(*msg));
+	n = proto_fields(line, len, f, why);
+	if (n < 0)
+		return -1;
 	if (proto_field_is(&f[0], "HELLO")) {
-		msg->verb = PROTO_HELLO;
-		if (n != 3)
-			goto count;
-		if (!proto_field_is(&f[1], PROTO_VERSION)) {
-			*why = "unsupported protocol version";
-			return -1;
-		}
-		if (!proto_reader_id_valid(f[2].p, f[2].len)) {
-			*why = "bad reader id";
-			return -1;
-		}
-		proto_copy(msg->reader_id, &f[2]);
+		refused = proto_parse_hello(f, n, msg);
 	} else if (proto_field_is(&f[0], "WELCOME") || proto_field_is(&f[0], "PONG")) {
-		bool welcome = f[0].len == strlen("WELCOME");
-
-		msg->verb = welcome ? PROTO_WELCOME : PROTO_PONG;
-		if (n != (welcome ? 3 : 2))
-			goto count;
-		if (welcome && !proto_field_is(&f[1], PROTO_VERSION)) {
-			*why = "unsupported protocol version";
-			return -1;
-		}
-		if (!proto_ms_parse(&f[welcome ? 2 : 1], &msg->unix_ms)) {
-			*why = "bad time";
-			return -1;
-		}
+		refused = proto_parse_time_reply(f, n, msg);
 	} else if (proto_field_is(&f[0], "EVENT")) {
-		msg->verb = PROTO_EVENT;
-		if (n != 4)
-			goto count;
-		if (f[1].len != PROTO_EVENT_ID_HEX || !hex_is_lower(f[1].p, f[1].len)) {
-			*why = "bad event id";
-			return -1;
-		}
-		if (!proto_ms_parse(&f[2], &msg->unix_ms)) {
-			*why = "bad time";
-			return -1;
-		}
-		if (f[3].len != PROTO_CREDENTIAL_HEX || !hex_is_lower(f[3].p, f[3].len)) {
-			*why = "bad credential";
-			return -1;
-		}
-		proto_copy(msg->event_id, &f[1]);
-		proto_copy(msg->credential, &f[3]);
+		refused = proto_parse_event(f, n, msg);
 	} else if (proto_field_is(&f[0], "ACK")) {
-		msg->verb = PROTO_ACK;
-		if (n != 3)
-			goto count;
-		if (f[1].len != PROTO_EVENT_ID_HEX || !hex_is_lower(f[1].p, f[1].len)) {
-			*why = "bad event id";
-			return -1;
-		}
-		if (proto_field_is(&f[2], "GRANT")) {
-			msg->verdict = PROTO_GRANT;
-		} else if (proto_field_is(&f[2], "DENY")) {
-			msg->verdict = PROTO_DENY;
-		} else if (proto_field_is(&f[2], "EXPIRED")) {
-			msg->verdict = PROTO_EXPIRED;
-		} else {
-			*why = "bad verdict";
-			return -1;
-		}
-		proto_copy(msg->event_id, &f[1]);
+		refused = proto_parse_ack(f, n, msg);
 	} else if (proto_field_is(&f[0], "PING")) {
 		msg->verb = PROTO_PING;
-		if (n != 1)
-			goto count;
+		refused = n != 1 ? PROTO_WRONG_COUNT : NULL;
 	} else if (proto_field_is(&f[0], "ERR")) {
-		msg->verb = PROTO_ERR;
-		if (n != 3)
-			goto count;
-		if (!proto_err_code_valid(f[1].p, f[1].len)) {
-			*why = "bad error code";
-			return -1;
-		}
-		if (!proto_err_text_valid(f[2].p, f[2].len)) {
-			*why = "bad error text";
-			return -1;
-		}
-		proto_copy(msg->err_code, &f[1]);
-		proto_copy(msg->err_text, &f[2]);
+		refused = proto_parse_err(f, n, msg);
 	} else {
-		*why = "unknown verb";
+		refused = "unknown verb";
+	}
+	if (refused != NULL) {
+		*why = refused;
 		return -1;
 	}
 	return 0;
-
-count:
-	*why = "wrong number of fields";
-	return -1;
 }
 
 const char *proto_verdict_name(enum proto_verdict verdict)
@@ -323,4 +345,21 @@ int proto_format(const struct proto_msg *msg, char *buf, size_t size)
 	if (n < 0 || (size_t)n >= size || n > PROTO_LINE_MAX)
 		return -1;
 	return n;
+}
+
+enum proto_frame proto_next_line(const char *buf, size_t len, size_t *pos, const char **line,
+				 size_t *line_len)
+{
+	const char *start = buf + *pos;
+	size_t left = len - *pos;
+	const char *nl = memchr(start, '\n', left);
+
+	if (nl == NULL)
+		return left >= PROTO_LINE_MAX ? PROTO_FRAME_TOO_LONG : PROTO_FRAME_NONE;
+	if ((size_t)(nl - start) + 1 > PROTO_LINE_MAX)
+		return PROTO_FRAME_TOO_LONG;
+	*line = start;
+	*line_len = (size_t)(nl - start);
+	*pos += *line_len + 1;
+	return PROTO_FRAME_LINE;
 }

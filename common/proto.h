@@ -63,4 +63,18 @@ int proto_format(const struct proto_msg *msg, char *buf, size_t size)
 
 const char *proto_verdict_name(enum proto_verdict verdict);
 
+enum proto_frame {
+	PROTO_FRAME_LINE,     /* a complete line */
+	PROTO_FRAME_NONE,     /* no complete line in what is buffered yet */
+	PROTO_FRAME_TOO_LONG, /* a line longer than PROTO_LINE_MAX with its LF */
+};
+
+/* The line framer of both ends of sac/1: the next line of buf[*pos..len).
+ * On PROTO_FRAME_LINE, *line and *line_len (without the LF) are set and *pos
+ * is moved past the LF; the caller then keeps buf[*pos..len) for later.
+ * PROTO_FRAME_TOO_LONG also when no LF is among PROTO_LINE_MAX buffered
+ * bytes. */
+enum proto_frame proto_next_line(const char *buf, size_t len, size_t *pos, const char **line,
+				 size_t *line_len);
+
 #endif

@@ -7,6 +7,7 @@
 #include "ingest.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "daemon.h"
 #include "db.h"
 #include "log.h"
 #include "secret.h"
+#include "testbreak.h"
 
 #define INGEST_SEEN_INTERVAL_MS 5000
 #define INGEST_BACKOFF_MIN_MS 250
@@ -71,11 +74,15 @@ struct ingest {
 	bool stop;
 	int64_t stop_deadline_ms;
 
+	/* The listener thread: its own connection, LISTEN sac_reader_disabled. */
+	pthread_t listener;
+	bool listener_started;
+
 	/* Owned by the database thread. */
 	PGconn *db;
 	bool outage;
 	int64_t outage_since_ms;
-	int64_t backoff_ms;
+	struct backoff backoff;
 	int64_t next_connect_ms;
 	int64_t next_seen_ms;
 };
@@ -178,13 +185,9 @@ static void ingest_note_outage(struct ingest *ig, const char *why)
 		log_error("database unavailable, holding events until it returns: %s", clean);
 		ig->outage = true;
 		ig->outage_since_ms = now;
-		ig->backoff_ms = INGEST_BACKOFF_MIN_MS;
-	} else if (ig->backoff_ms < INGEST_BACKOFF_MAX_MS) {
-		ig->backoff_ms *= 2;
-		if (ig->backoff_ms > INGEST_BACKOFF_MAX_MS)
-			ig->backoff_ms = INGEST_BACKOFF_MAX_MS;
+		backoff_reset(&ig->backoff);
 	}
-	ig->next_connect_ms = now + ig->backoff_ms;
+	ig->next_connect_ms = now + backoff_failed(&ig->backoff);
 	PQfinish(ig->db);
 	ig->db = NULL;
 }
@@ -247,6 +250,52 @@ static enum proto_verdict ingest_parse_verdict(const char *s, bool *ok)
 	return PROTO_DENY;
 }
 
+#if SAC_BROKEN(redelivery_twice)
+/* Test build only (common/testbreak.h): an event id seen before is stored
+ * under another id, as if the ledger did not recognise a redelivery. */
+static const char *ingest_broken_id(const char *id)
+{
+	static char seen[1 << 16][PROTO_EVENT_ID_HEX + 1];
+	static char other[PROTO_EVENT_ID_HEX + 1];
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; id[i] != '\0'; i++)
+		h = (h ^ (uint8_t)id[i]) * 16777619u;
+	for (h &= 0xFFFF; seen[h][0] != '\0'; h = (h + 1) & 0xFFFF) {
+		if (strcmp(seen[h], id) == 0) {
+			memcpy(other, id, sizeof(other));
+			other[PROTO_EVENT_ID_HEX - 1] = id[PROTO_EVENT_ID_HEX - 1] == '0' ? '1' : '0';
+			return other;
+		}
+	}
+	snprintf(seen[h], sizeof(seen[h]), "%s", id);
+	return id;
+}
+#endif
+
+#if SAC_BROKEN(ack_before_commit)
+/* Test build only (common/testbreak.h): every event of the batch is
+ * acknowledged, and only then, a while later, stored. */
+static void ingest_broken_ack_early(struct ingest *ig, const struct ingest_event *batch, size_t n)
+{
+	struct ingest_result r;
+	size_t i;
+
+	pthread_mutex_lock(&ig->lock);
+	for (i = 0; i < n; i++) {
+		memset(&r, 0, sizeof(r));
+		r.kind = INGEST_RESULT_ACK;
+		r.peer = batch[i].peer;
+		memcpy(r.event_id, batch[i].event_id, sizeof(r.event_id));
+		r.verdict = PROTO_GRANT;
+		ingest_post_locked(ig, &r);
+	}
+	pthread_mutex_unlock(&ig->lock);
+	usleep(200 * 1000);
+}
+#endif
+
 /* Runs one sac.ingest call for batch[0..n).  Returns 0 when committed and
  * answered, 1 when it must be retried (connection or transient failure),
  * -1 when the batch was refused (dropped without ACK, logged). */
@@ -267,7 +316,11 @@ static int ingest_batch(struct ingest *ig, const struct ingest_event *batch, siz
 		buf_adds(&readers, sep);
 		buf_adds(&readers, batch[i].reader_id);
 		buf_adds(&ids, sep);
+#if SAC_BROKEN(redelivery_twice)
+		buf_adds(&ids, ingest_broken_id(batch[i].event_id));
+#else
 		buf_adds(&ids, batch[i].event_id);
+#endif
 		buf_adds(&times, sep);
 		snprintf(num, sizeof(num), "%lld", (long long)batch[i].unix_ms);
 		buf_adds(&times, num);
@@ -285,6 +338,9 @@ static int ingest_batch(struct ingest *ig, const struct ingest_event *batch, siz
 		ret = 1;
 		goto out;
 	}
+#if SAC_BROKEN(ack_before_commit)
+	ingest_broken_ack_early(ig, batch, n);
+#endif
 	started = daemon_monotonic_ms();
 	values[0] = readers.p;
 	values[1] = ids.p;
@@ -328,7 +384,7 @@ static int ingest_batch(struct ingest *ig, const struct ingest_event *batch, siz
 		}
 	}
 	pthread_mutex_lock(&ig->lock);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n && !SAC_BROKEN(ack_before_commit); i++)
 		ingest_post_locked(ig, &out[i]);
 	pthread_mutex_unlock(&ig->lock);
 	log_debug("stored a batch of %zu events in %lld ms", n,
@@ -436,6 +492,29 @@ static void ingest_wait_locked(struct ingest *ig, int64_t ms)
 	pthread_cond_timedwait(&ig->wake, &ig->lock, &ts);
 }
 
+/* Stores batch[0..n): true when it is done with (committed and answered,
+ * or refused and dropped), false when it must be tried again. */
+static bool ingest_store(struct ingest *ig, const struct ingest_event *batch, size_t n)
+{
+	int r = ingest_batch(ig, batch, n);
+	size_t i;
+
+	if (r > 0)
+		return false;
+	pthread_mutex_lock(&ig->lock);
+	for (i = 0; r < 0 && i < n; i++) {
+		struct ingest_result d;
+
+		memset(&d, 0, sizeof(d));
+		d.kind = INGEST_RESULT_DROPPED;
+		d.peer = batch[i].peer;
+		ingest_post_locked(ig, &d);
+	}
+	ig->in_flight -= n;
+	pthread_mutex_unlock(&ig->lock);
+	return true;
+}
+
 static void *ingest_main(void *arg)
 {
 	struct ingest *ig = arg;
@@ -497,25 +576,10 @@ static void *ingest_main(void *arg)
 		ingest_hellos(ig, hellos, hello_n);
 		free(hellos);
 
-		if (batch_n > 0 && ingest_connect(ig)) {
-			int r = ingest_batch(ig, batch, batch_n);
-
-			if (r <= 0) {
-				pthread_mutex_lock(&ig->lock);
-				for (size_t i = 0; r < 0 && i < batch_n; i++) {
-					struct ingest_result d;
-
-					memset(&d, 0, sizeof(d));
-					d.kind = INGEST_RESULT_DROPPED;
-					d.peer = batch[i].peer;
-					ingest_post_locked(ig, &d);
-				}
-				ig->in_flight -= batch_n;
-				pthread_mutex_unlock(&ig->lock);
-				/* Done with these credentials. */
-				secret_wipe(batch, batch_n * sizeof(*batch));
-				batch_n = 0;
-			}
+		if (batch_n > 0 && ingest_connect(ig) && ingest_store(ig, batch, batch_n)) {
+			/* Done with these credentials. */
+			secret_wipe(batch, batch_n * sizeof(*batch));
+			batch_n = 0;
 		}
 		if (daemon_monotonic_ms() >= ig->next_seen_ms) {
 			if (ingest_connect(ig))
@@ -540,6 +604,114 @@ static void *ingest_main(void *arg)
 	return NULL;
 }
 
+/* Posts one reader the database named in a sac_reader_disabled
+ * notification (sql/010_admin.sql): its connections are closed at once. */
+static void ingest_notified(struct ingest *ig, const PGnotify *n)
+{
+	struct ingest_result r;
+
+	if (n->extra == NULL || n->extra[0] == '\0' || strlen(n->extra) > PROTO_READER_ID_MAX)
+		return;
+	log_info("reader %s disabled (notified by the database): closing its connections", n->extra);
+	memset(&r, 0, sizeof(r));
+	r.kind = INGEST_RESULT_DISABLED;
+	snprintf(r.reader_id, sizeof(r.reader_id), "%s", n->extra);
+	pthread_mutex_lock(&ig->lock);
+	ingest_post_locked(ig, &r);
+	pthread_mutex_unlock(&ig->lock);
+}
+
+static bool ingest_stopping(struct ingest *ig)
+{
+	bool stop;
+
+	pthread_mutex_lock(&ig->lock);
+	stop = ig->stop;
+	pthread_mutex_unlock(&ig->lock);
+	return stop;
+}
+
+/* Connects and LISTENs.  Returns the connection, or NULL (logged at debug
+ * level: the database thread already reports an outage). */
+static PGconn *ingest_listen_connect(struct ingest *ig)
+{
+	char err[512];
+	PGconn *db = db_connect(ig->conninfo, "sac-controller listener", err, sizeof(err));
+	PGresult *res;
+
+	if (db == NULL) {
+		log_debug("listener: %s", err);
+		return NULL;
+	}
+	res = PQexec(db, "LISTEN sac_reader_disabled");
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		log_debug("listener: LISTEN: %s", PQerrorMessage(db));
+		PQclear(res);
+		PQfinish(db);
+		return NULL;
+	}
+	PQclear(res);
+	return db;
+}
+
+/* The listener thread: waits for notifications on its own connection and
+ * reconnects with backoff.  Readers found disabled are also caught by the
+ * periodic readers_seen call, so a lost notification delays, never loses,
+ * the closing. */
+static void *ingest_listen_main(void *arg)
+{
+	struct ingest *ig = arg;
+	struct backoff retry;
+	PGconn *db = NULL;
+	int64_t next_try = 0;
+
+	backoff_init(&retry, INGEST_BACKOFF_MIN_MS, INGEST_BACKOFF_MAX_MS);
+	while (!ingest_stopping(ig)) {
+		struct pollfd pfd;
+		PGnotify *n;
+
+		if (db == NULL) {
+			if (daemon_monotonic_ms() < next_try) {
+				(void)poll(NULL, 0, 100);
+				continue;
+			}
+			db = ingest_listen_connect(ig);
+			if (db == NULL) {
+				next_try = daemon_monotonic_ms() + backoff_failed(&retry);
+				continue;
+			}
+			backoff_reset(&retry);
+		}
+		pfd.fd = PQsocket(db);
+		if (pfd.fd < 0 || PQstatus(db) != CONNECTION_OK) {
+			PQfinish(db);
+			db = NULL;
+			next_try = daemon_monotonic_ms() + backoff_failed(&retry);
+			continue;
+		}
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		/* Short waits: ingest_stop must not wait long for this thread. */
+		if (poll(&pfd, 1, 100) < 0 && errno != EINTR)
+			log_warn("listener: poll");
+		if (pfd.revents == 0)
+			continue;
+		if (PQconsumeInput(db) == 0) {
+			log_debug("listener: %s", PQerrorMessage(db));
+			PQfinish(db);
+			db = NULL;
+			next_try = daemon_monotonic_ms() + backoff_failed(&retry);
+			continue;
+		}
+		while ((n = PQnotifies(db)) != NULL) {
+			ingest_notified(ig, n);
+			PQfreemem(n);
+		}
+	}
+	PQfinish(db);
+	return NULL;
+}
+
 struct ingest *ingest_start(const char *conninfo, const char *controller_name)
 {
 	struct ingest *ig = calloc(1, sizeof(*ig));
@@ -548,6 +720,7 @@ struct ingest *ingest_start(const char *conninfo, const char *controller_name)
 	if (ig == NULL)
 		return NULL;
 	ig->event_fd = -1;
+	backoff_init(&ig->backoff, INGEST_BACKOFF_MIN_MS, INGEST_BACKOFF_MAX_MS);
 	pthread_mutex_init(&ig->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -568,6 +741,11 @@ struct ingest *ingest_start(const char *conninfo, const char *controller_name)
 		goto fail;
 	}
 	ig->thread_started = true;
+	if (pthread_create(&ig->listener, NULL, ingest_listen_main, ig) != 0) {
+		log_error("cannot start the database listener thread");
+		goto fail;
+	}
+	ig->listener_started = true;
 	return ig;
 fail:
 	ingest_stop(ig, 0);
@@ -588,6 +766,8 @@ void ingest_stop(struct ingest *ig, int64_t grace_ms)
 		pthread_mutex_unlock(&ig->lock);
 		pthread_join(ig->thread, NULL);
 	}
+	if (ig->listener_started)
+		pthread_join(ig->listener, NULL);
 	ingest_vec_free(&ig->events);
 	ingest_vec_free(&ig->hellos);
 	ingest_vec_free(&ig->results);

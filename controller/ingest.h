@@ -10,7 +10,10 @@
  * batch fails with a connection error, the events stay queued and are sent
  * again after a reconnect (with backoff; logged once per outage): the
  * ledger's primary key makes the retry idempotent.  Reader greetings and
- * the periodic "readers seen" update go through the same thread.
+ * the periodic "readers seen" update go through the same thread.  A second
+ * thread LISTENs on its own connection for sac_reader_disabled, so that a
+ * reader disabled with sacctl is closed at once (the periodic update is the
+ * fallback when a notification is missed).
  *
  * It does no network I/O towards readers and never logs a credential.
  * Results are collected by the network thread with ingest_take_results()

@@ -23,27 +23,18 @@
 /* Seconds between two refreshes of `muster status --watch`. */
 #define MUSTER_WATCH_INTERVAL_S 3
 
-/* "2026-11-23T10:00:00Z" and its NUL. */
-#define ISO_TIME_SIZE 21
-
 /* Unix seconds as libpq's text -> ISO-8601 UTC in out.  Returns 0, or -1
  * when secs is not a number of seconds. */
-static int iso_from_unix(const char *secs, char out[ISO_TIME_SIZE])
+static int iso_from_unix(const char *secs, char out[TIMEARG_ISO_SIZE])
 {
 	char *end;
 	long long v;
-	time_t t;
-	struct tm tm;
 
 	errno = 0;
 	v = strtoll(secs, &end, 10);
 	if (errno != 0 || end == secs || *end != '\0')
 		return -1;
-	t = (time_t)v;
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(out, ISO_TIME_SIZE, "%Y-%m-%dT%H:%M:%SZ", &tm) != ISO_TIME_SIZE - 1)
-		return -1;
-	return 0;
+	return timearg_iso_utc((int64_t)v, out);
 }
 
 /* The value of a column, NULL for SQL NULL. */
@@ -56,7 +47,7 @@ static const char *field(const PGresult *res, int row, int col)
  * NULL).  Returns 0 or -1. */
 static int cell_time(struct out_table *t, const char *secs)
 {
-	char iso[ISO_TIME_SIZE];
+	char iso[TIMEARG_ISO_SIZE];
 
 	if (secs == NULL)
 		return out_cell(t, NULL);

@@ -88,17 +88,25 @@ static const struct ctl_arg *ctl_find_option(const struct ctl_arg *args, const c
 	return NULL;
 }
 
-bool ctl_args_parse(struct ctl *ctl, int argc, char **argv, const struct ctl_arg *args, int *status)
+/* One parse of a command line against an argument table. */
+struct ctl_args_state {
+	struct ctl *ctl;
+	const struct ctl_arg *args;
+	int argc;
+	char **argv;
+	int k; /* the argument being read */
+	bool seen[CTL_MAX_ARGS];
+	size_t npositional;
+};
+
+/* Every value NULL, every flag false; false when the table is too long. */
+static bool ctl_args_reset(const struct ctl_arg *args)
 {
 	const struct ctl_arg *a;
-	bool seen[CTL_MAX_ARGS] = {false};
-	bool options_done = false;
-	size_t npositional = 0, i;
-	int k;
+	size_t i = 0;
 
-	*status = CTL_EXIT_USAGE;
-	for (a = args, i = 0; a->value != NULL || a->flag != NULL; a++, i++) {
-		if (i == CTL_MAX_ARGS) {
+	for (a = args; a->value != NULL || a->flag != NULL; a++) {
+		if (i++ == CTL_MAX_ARGS) {
 			ctl_fail(CTL_EXIT_USAGE, "a command may declare at most %d arguments",
 				 CTL_MAX_ARGS);
 			return false;
@@ -108,100 +116,142 @@ bool ctl_args_parse(struct ctl *ctl, int argc, char **argv, const struct ctl_arg
 		if (a->flag != NULL)
 			*a->flag = false;
 	}
-	for (k = 1; k < argc; k++) {
-		const char *arg = argv[k];
-		const char *name, *eq, *value = NULL;
-		size_t len;
+	return true;
+}
+
+/* A positional argument: the next positional entry in table order. */
+static bool ctl_args_positional(struct ctl_args_state *st, const char *arg)
+{
+	const struct ctl_arg *a;
+	size_t n = 0;
+
+	for (a = st->args; a->value != NULL || a->flag != NULL; a++)
+		if (a->positional && n++ == st->npositional)
+			break;
+	if (a->value == NULL && a->flag == NULL) {
+		/* Not echoed: a misplaced value may be a badge UID. */
+		ctl_usage_error(st->ctl, "unexpected argument (number %d)", st->k);
+		return false;
+	}
+	*a->value = arg;
+	st->seen[a - st->args] = true;
+	st->npositional++;
+	return true;
+}
+
+/* The value of an option: after '=' or the next argument. */
+static const char *ctl_args_value(struct ctl_args_state *st, const char *value, const char *name,
+				  size_t len)
+{
+	if (value != NULL)
+		return value;
+	if (st->k + 1 >= st->argc) {
+		ctl_usage_error(st->ctl, "--%.*s needs a value", (int)len, name);
+		return NULL;
+	}
+	return st->argv[++st->k];
+}
+
+/* A long option, "--name", "--name=value" or "--name value". */
+static bool ctl_args_option(struct ctl_args_state *st, const char *arg)
+{
+	const char *name = arg + 2, *eq = strchr(name, '='), *value = NULL;
+	size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+	const struct ctl_arg *a;
+
+	if (eq != NULL)
+		value = eq + 1;
+	a = ctl_find_option(st->args, name, len);
+	if (a == NULL && ((len == 2 && strncmp(name, "db", 2) == 0) ||
+			  (len == 6 && strncmp(name, "format", 6) == 0))) {
+		/* The global options are also taken after the command. */
+		value = ctl_args_value(st, value, name, len);
+		if (value == NULL)
+			return false;
+		if (len == 2)
+			st->ctl->conninfo = value;
+		else if (ctl_set_format(st->ctl, value) != 0)
+			return false;
+		return true;
+	}
+	if (a == NULL) {
+		ctl_usage_error(st->ctl, "unknown option '--%.*s'", (int)len, name);
+		return false;
+	}
+	if (st->seen[a - st->args]) {
+		ctl_usage_error(st->ctl, "--%s given twice", a->name);
+		return false;
+	}
+	if (a->flag != NULL) {
+		if (value != NULL) {
+			ctl_usage_error(st->ctl, "--%s takes no value", a->name);
+			return false;
+		}
+		*a->flag = true;
+	} else {
+		value = ctl_args_value(st, value, a->name, strlen(a->name));
+		if (value == NULL)
+			return false;
+		*a->value = value;
+	}
+	st->seen[a - st->args] = true;
+	return true;
+}
+
+/* Every required argument was given. */
+static bool ctl_args_complete(const struct ctl_args_state *st)
+{
+	const struct ctl_arg *a;
+
+	for (a = st->args; a->value != NULL || a->flag != NULL; a++) {
+		if (!a->required || st->seen[a - st->args])
+			continue;
+		if (a->positional)
+			ctl_usage_error(st->ctl, "missing %s", a->name);
+		else
+			ctl_usage_error(st->ctl, "missing --%s", a->name);
+		return false;
+	}
+	return true;
+}
+
+bool ctl_args_parse(struct ctl *ctl, int argc, char **argv, const struct ctl_arg *args, int *status)
+{
+	struct ctl_args_state st;
+	bool options_done = false;
+
+	*status = CTL_EXIT_USAGE;
+	if (!ctl_args_reset(args))
+		return false;
+	memset(&st, 0, sizeof(st));
+	st.ctl = ctl;
+	st.args = args;
+	st.argc = argc;
+	st.argv = argv;
+	for (st.k = 1; st.k < argc; st.k++) {
+		const char *arg = argv[st.k];
 
 		if (options_done || arg[0] != '-' || arg[1] == '\0') {
-			/* A positional: the next positional entry in table order. */
-			size_t n = 0;
-
-			for (a = args; a->value != NULL || a->flag != NULL; a++)
-				if (a->positional && n++ == npositional)
-					break;
-			if (a->value == NULL && a->flag == NULL) {
-				/* Not echoed: a misplaced value may be a badge UID. */
-				ctl_usage_error(ctl, "unexpected argument (number %d)", k);
+			if (!ctl_args_positional(&st, arg))
 				return false;
-			}
-			*a->value = arg;
-			seen[a - args] = true;
-			npositional++;
-			continue;
-		}
-		if (strcmp(arg, "--") == 0) {
+		} else if (strcmp(arg, "--") == 0) {
 			options_done = true;
-			continue;
-		}
-		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+		} else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
 			if (ctl->command != NULL) {
 				ctl_print_usage(ctl_out(), ctl->command);
 				fprintf(ctl_out(), "  %s\n", ctl->command->summary);
 			}
 			*status = CTL_EXIT_OK;
 			return false;
-		}
-		if (arg[1] != '-') {
+		} else if (arg[1] != '-') {
 			ctl_usage_error(ctl, "unknown option '%s'", arg);
 			return false;
-		}
-		name = arg + 2;
-		eq = strchr(name, '=');
-		len = eq != NULL ? (size_t)(eq - name) : strlen(name);
-		if (eq != NULL)
-			value = eq + 1;
-		a = ctl_find_option(args, name, len);
-		if (a == NULL && ((len == 2 && strncmp(name, "db", 2) == 0) ||
-				  (len == 6 && strncmp(name, "format", 6) == 0))) {
-			if (value == NULL) {
-				if (k + 1 >= argc) {
-					ctl_usage_error(ctl, "--%.*s needs a value", (int)len, name);
-					return false;
-				}
-				value = argv[++k];
-			}
-			if (len == 2)
-				ctl->conninfo = value;
-			else if (ctl_set_format(ctl, value) != 0)
-				return false;
-			continue;
-		}
-		if (a == NULL) {
-			ctl_usage_error(ctl, "unknown option '--%.*s'", (int)len, name);
+		} else if (!ctl_args_option(&st, arg)) {
 			return false;
 		}
-		if (seen[a - args]) {
-			ctl_usage_error(ctl, "--%s given twice", a->name);
-			return false;
-		}
-		if (a->flag != NULL) {
-			if (value != NULL) {
-				ctl_usage_error(ctl, "--%s takes no value", a->name);
-				return false;
-			}
-			*a->flag = true;
-		} else {
-			if (value == NULL) {
-				if (k + 1 >= argc) {
-					ctl_usage_error(ctl, "--%s needs a value", a->name);
-					return false;
-				}
-				value = argv[++k];
-			}
-			*a->value = value;
-		}
-		seen[a - args] = true;
 	}
-	for (a = args, i = 0; a->value != NULL || a->flag != NULL; a++, i++) {
-		if (!a->required || seen[i])
-			continue;
-		if (a->positional)
-			ctl_usage_error(ctl, "missing %s", a->name);
-		else
-			ctl_usage_error(ctl, "missing --%s", a->name);
+	if (!ctl_args_complete(&st))
 		return false;
-	}
 	*status = CTL_EXIT_OK;
 	return true;
 }

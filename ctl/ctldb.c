@@ -108,14 +108,11 @@ int ctldb_failure(struct ctl *ctl, const struct ctldb_purpose *purpose, const PG
 	char msg[512];
 
 	ctldb_primary(res, ctl->conn, msg, sizeof(msg));
-	if (db_is_privilege_error(state)) {
-		/* The server's generic wording adds nothing to ours. */
-		bool generic = strncmp(msg, "permission denied for", 21) == 0;
-
-		return ctl_fail(CTL_EXIT_REFUSED, "role '%s' may not %s (needs %s)%s%s", role,
-				purpose->action, purpose->needs, generic ? "" : ": ",
-				generic ? "" : msg);
-	}
+	/* The exit status follows the SQLSTATE alone; the server's message,
+	 * whatever its wording, is passed on as it is. */
+	if (db_is_privilege_error(state))
+		return ctl_fail(CTL_EXIT_REFUSED, "role '%s' may not %s (needs %s): %s", role,
+				purpose->action, purpose->needs, msg);
 	if (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 || strcmp(state, "P0002") == 0)
 		return ctl_fail(CTL_EXIT_USAGE, "cannot %s: bad input: %s", purpose->action, msg);
 	if (db_is_connection_error(ctl->conn, res))

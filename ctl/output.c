@@ -5,6 +5,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include "timearg.h"
 
 struct out_column {
 	char *name;
@@ -113,17 +116,20 @@ int out_row(struct out_table *t)
 	return 0;
 }
 
-/* "2026-11-23 10:00:00.123+00" -> "2026-11-23T10:00:00Z"; anything else
- * (infinity, another zone) is kept as PostgreSQL printed it. */
+/* "2026-11-23 10:00:00.123+00" -> "2026-11-23T10:00:00Z" (through
+ * timearg_iso_utc, sacctl's one time format); anything else (infinity,
+ * another zone) is kept as PostgreSQL printed it. */
 static char *out_iso_time(const char *pg)
 {
-	size_t len = strlen(pg);
+	struct tm tm;
 	const char *zone;
-	char *iso;
+	char iso[TIMEARG_ISO_SIZE];
+	time_t t;
 
-	if (len < 22 || pg[10] != ' ' || pg[19] == '\0')
+	memset(&tm, 0, sizeof(tm));
+	zone = strptime(pg, "%Y-%m-%d %H:%M:%S", &tm);
+	if (zone == NULL || strlen(pg) < 22)
 		return strdup(pg);
-	zone = pg + 19;
 	if (*zone == '.') {
 		zone++;
 		while (*zone >= '0' && *zone <= '9')
@@ -131,14 +137,10 @@ static char *out_iso_time(const char *pg)
 	}
 	if (strcmp(zone, "+00") != 0)
 		return strdup(pg);
-	iso = malloc(21);
-	if (iso == NULL)
-		return NULL;
-	memcpy(iso, pg, 19);
-	iso[10] = 'T';
-	iso[19] = 'Z';
-	iso[20] = '\0';
-	return iso;
+	t = timegm(&tm);
+	if (t == (time_t)-1 || timearg_iso_utc((int64_t)t, iso) != 0)
+		return strdup(pg);
+	return strdup(iso);
 }
 
 static char *out_normalise(enum out_type type, const char *value)

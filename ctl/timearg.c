@@ -4,6 +4,7 @@
 #include "timearg.h"
 
 #include <string.h>
+#include <time.h>
 
 #define TIMEARG_MAX_LEN 40
 
@@ -61,4 +62,15 @@ bool timearg_is_iso8601(const char *s)
 		return true;
 	timearg_char(&p, ':');
 	return timearg_digits(&p, 2) && *p == '\0';
+}
+
+int timearg_iso_utc(int64_t unix_s, char out[TIMEARG_ISO_SIZE])
+{
+	time_t t = (time_t)unix_s;
+	struct tm tm;
+
+	if ((int64_t)t != unix_s || gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, TIMEARG_ISO_SIZE, "%Y-%m-%dT%H:%M:%SZ", &tm) != TIMEARG_ISO_SIZE - 1)
+		return -1;
+	return 0;
 }

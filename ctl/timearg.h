@@ -11,9 +11,17 @@
 #define SAC_CTL_TIMEARG_H
 
 #include <stdbool.h>
+#include <stdint.h>
+
+/* "2026-11-23T10:00:00Z" and its NUL. */
+#define TIMEARG_ISO_SIZE 21
 
 /* True if s is YYYY-MM-DD, optionally followed by T (or one space)
  * HH:MM[:SS[.fraction]] and an optional zone Z, ±HH, ±HHMM or ±HH:MM. */
 bool timearg_is_iso8601(const char *s);
+
+/* The one way sacctl prints a time: unix_s as ISO-8601 UTC to the second,
+ * "2026-11-23T10:00:00Z", in out.  Returns 0, or -1 when out of range. */
+int timearg_iso_utc(int64_t unix_s, char out[TIMEARG_ISO_SIZE]) __attribute__((warn_unused_result));
 
 #endif

@@ -143,10 +143,10 @@ static void reader_housekeeping(struct reader *r, int64_t now)
 		r->next_expire_ms = now + READER_EXPIRE_EVERY_MS;
 	}
 	if (now >= r->next_compact_ms) {
-		if (spool_wants_compaction(r->spool)) {
-			if (spool_compact(r->spool) == 0)
-				uplink_rescan(&r->uplink);
-		}
+		/* A failed compaction is logged and leaves the old file valid;
+		 * the uplink's cursor survives either way. */
+		if (spool_wants_compaction(r->spool) && spool_compact(r->spool) != 0)
+			log_debug("spool compaction postponed");
 		r->next_compact_ms = now + READER_COMPACT_EVERY_MS;
 	}
 	if (r->watchdog_usec > 0 && now >= r->next_watchdog_ms) {
@@ -226,7 +226,7 @@ static void reader_finish(struct reader *r)
 	if (r->watch_initialised && watch_stop(&r->watch, READER_WATCH_STOP_MS) != 0)
 		log_warning("the device thread is inside a slow device call; not waiting for it");
 	reader_take_taps(r);
-	while (r->uplink.state == UPLINK_READY && r->uplink.in_flight > 0) {
+	while (uplink_awaiting_acks(&r->uplink)) {
 		struct pollfd pfd;
 		int64_t now = daemon_monotonic_ms();
 
@@ -309,8 +309,8 @@ static int reader_run(struct reader *r, const char *config_path)
 	reader_finish(r);
 	rc = 0;
 out:
-	if (r->watch_initialised && r->watch.running &&
-	    (r->watch.stop || watch_stop(&r->watch, READER_WATCH_STOP_MS) != 0)) {
+	if (r->watch_initialised &&
+	    (watch_abandoned(&r->watch) || watch_stop(&r->watch, READER_WATCH_STOP_MS) != 0)) {
 		/* Still inside a device call (nfc_open of a mute chip takes over a
 		 * second): leave its memory alone and let exit end the thread. */
 		return rc;

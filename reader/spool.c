@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "testbreak.h"
 
 #define SPOOL_MAGIC0 'S'
 #define SPOOL_MAGIC1 'P'
@@ -34,6 +35,7 @@ struct spool {
 	size_t capacity;
 	size_t pending;
 	size_t first_pending; /* entries before it are all settled */
+	uint64_t generation;  /* counts compactions: cursors from before start over */
 };
 
 uint32_t spool_crc32(const uint8_t *data, size_t len)
@@ -350,7 +352,8 @@ int spool_append(struct spool *sp, const struct spool_event *ev)
 		return -1;
 	}
 	spool_record_encode(ev, false, rec);
-	if (spool_write_all(sp->fd, rec, sizeof(rec), sp->size) != 0 || fdatasync(sp->fd) != 0) {
+	if (spool_write_all(sp->fd, rec, sizeof(rec), sp->size) != 0 ||
+	    (!SAC_BROKEN(spool_no_fsync) && fdatasync(sp->fd) != 0)) {
 		log_err("spool %s: cannot write an event", sp->path);
 		/* Do not leave half a record for the next append to follow. */
 		if (ftruncate(sp->fd, (off_t)sp->size) != 0)
@@ -443,6 +446,36 @@ size_t spool_first_pending(const struct spool *sp)
 	return sp->first_pending;
 }
 
+void spool_cursor_rewind(struct spool_cursor *cur)
+{
+	cur->index = 0;
+	cur->generation = 0;
+}
+
+bool spool_next_unsent(struct spool *sp, struct spool_cursor *cur, uint64_t conn_no,
+		       struct spool_event *ev)
+{
+	if (cur->generation != sp->generation || cur->index < sp->first_pending) {
+		cur->index = sp->first_pending;
+		cur->generation = sp->generation;
+	}
+	for (; cur->index < sp->count; cur->index++) {
+		const struct spool_entry *e = &sp->entries[cur->index];
+
+		if (!e->settled && e->sent_on != conn_no) {
+			*ev = e->event;
+			return true;
+		}
+	}
+	return false;
+}
+
+void spool_sent(struct spool *sp, struct spool_cursor *cur, uint64_t conn_no)
+{
+	if (cur->generation == sp->generation && cur->index < sp->count)
+		sp->entries[cur->index++].sent_on = conn_no;
+}
+
 bool spool_wants_compaction(const struct spool *sp)
 {
 	size_t settled = sp->count - sp->pending;
@@ -522,6 +555,7 @@ int spool_compact(struct spool *sp)
 	sp->count = kept;
 	sp->size = offset;
 	sp->first_pending = 0;
+	sp->generation++;
 	rc = 0;
 out:
 	explicit_bzero(rec, sizeof(rec));

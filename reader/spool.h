@@ -86,6 +86,27 @@ size_t spool_expire(struct spool *sp, int64_t now_ms, int64_t max_age_ms);
 struct spool_entry *spool_entries(struct spool *sp, size_t *count);
 
 size_t spool_pending_count(const struct spool *sp);
+
+/* Where a sender is in the spool.  A cursor outlives compaction (which
+ * moves the entries): it then starts over at the first pending event. */
+struct spool_cursor {
+	size_t index;
+	uint64_t generation;
+};
+
+/* Moves the cursor back to the first pending event. */
+void spool_cursor_rewind(struct spool_cursor *cur);
+
+/* The next pending event at or after the cursor not yet sent on connection
+ * conn_no (a nonzero number the sender counts): moves the cursor to it and
+ * copies it to *ev (the caller wipes *ev: it holds the credential).
+ * Returns false when there is none. */
+bool spool_next_unsent(struct spool *sp, struct spool_cursor *cur, uint64_t conn_no,
+		       struct spool_event *ev);
+
+/* The event spool_next_unsent returned went out on conn_no: recorded (for
+ * spool_settle's *sent_on), and the cursor moves past it. */
+void spool_sent(struct spool *sp, struct spool_cursor *cur, uint64_t conn_no);
 size_t spool_first_pending(const struct spool *sp);
 
 /* True when compaction is worth it: there are settled records and they are

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "backoff.h"
 #include "daemon.h"
 #include "hex.h"
 #include "log.h"
@@ -57,7 +58,7 @@ int uplink_init(struct uplink *u, const char *reader_id, char *const *hosts, con
 	memset(u, 0, sizeof(*u));
 	u->fd = -1;
 	u->state = UPLINK_IDLE;
-	u->backoff_ms = UPLINK_BACKOFF_MIN_MS;
+	backoff_init(&u->backoff, UPLINK_BACKOFF_MIN_MS, UPLINK_BACKOFF_MAX_MS);
 	u->tls = tls;
 	if (strlen(reader_id) > PROTO_READER_ID_MAX)
 		return -1;
@@ -104,7 +105,7 @@ int uplink_reconfigure(struct uplink *u, char *const *hosts, const int *ports, i
 	u->tls = tls;
 	u->current = 0;
 	u->retry_at_ms = 0;
-	u->backoff_ms = UPLINK_BACKOFF_MIN_MS;
+	backoff_reset(&u->backoff);
 	return 0;
 }
 
@@ -126,7 +127,7 @@ static void uplink_fail(struct uplink *u, int64_t now_ms, const char *why)
 	uplink_disconnect(u);
 	if (was_ready) {
 		u->current = 0;
-		u->backoff_ms = UPLINK_BACKOFF_MIN_MS;
+		backoff_reset(&u->backoff);
 		u->retry_at_ms = now_ms + UPLINK_BACKOFF_MIN_MS;
 		return;
 	}
@@ -136,10 +137,7 @@ static void uplink_fail(struct uplink *u, int64_t now_ms, const char *why)
 		return;
 	}
 	u->current = 0;
-	u->retry_at_ms = now_ms + u->backoff_ms;
-	u->backoff_ms *= 2;
-	if (u->backoff_ms > UPLINK_BACKOFF_MAX_MS)
-		u->backoff_ms = UPLINK_BACKOFF_MAX_MS;
+	u->retry_at_ms = now_ms + backoff_failed(&u->backoff);
 }
 
 static void uplink_start_connect(struct uplink *u, int64_t now_ms)
@@ -232,32 +230,23 @@ static int uplink_flush(struct uplink *u, int64_t now_ms)
 
 static void uplink_send_pending(struct uplink *u, struct spool *sp)
 {
-	struct spool_entry *entries;
-	size_t count;
+	struct spool_event ev;
 	struct proto_msg msg;
 
-	entries = spool_entries(sp, &count);
-	if (u->cursor < spool_first_pending(sp))
-		u->cursor = spool_first_pending(sp);
 	memset(&msg, 0, sizeof(msg));
 	msg.verb = PROTO_EVENT;
-	while (u->cursor < count && u->in_flight < UPLINK_WINDOW) {
-		struct spool_entry *e = &entries[u->cursor];
-
-		if (!e->settled && e->sent_on != u->conn_no) {
-			msg.unix_ms = e->event.unix_ms;
-			if (hex_encode(e->event.id, SPOOL_ID_LEN, msg.event_id, sizeof(msg.event_id)) !=
-				    0 ||
-			    hex_encode(e->event.credential, SPOOL_CREDENTIAL_LEN, msg.credential,
-				       sizeof(msg.credential)) != 0 ||
-			    uplink_queue(u, &msg) != 0)
-				break; /* buffer full: the rest goes after the next flush */
-			e->sent_on = u->conn_no;
-			u->in_flight++;
-			u->sent++;
-		}
-		u->cursor++;
+	while (u->in_flight < UPLINK_WINDOW && spool_next_unsent(sp, &u->cursor, u->conn_no, &ev)) {
+		msg.unix_ms = ev.unix_ms;
+		if (hex_encode(ev.id, SPOOL_ID_LEN, msg.event_id, sizeof(msg.event_id)) != 0 ||
+		    hex_encode(ev.credential, SPOOL_CREDENTIAL_LEN, msg.credential,
+			       sizeof(msg.credential)) != 0 ||
+		    uplink_queue(u, &msg) != 0)
+			break; /* buffer full: the rest goes after the next flush */
+		spool_sent(sp, &u->cursor, u->conn_no);
+		u->in_flight++;
+		u->sent++;
 	}
+	explicit_bzero(&ev, sizeof(ev));
 	explicit_bzero(&msg, sizeof(msg));
 }
 
@@ -295,9 +284,9 @@ static void uplink_on_welcome(struct uplink *u, const struct proto_msg *msg, int
 	u->state = UPLINK_READY;
 	u->failures = 0;
 	u->conn_no++;
-	u->cursor = 0;
+	spool_cursor_rewind(&u->cursor);
 	u->in_flight = 0;
-	u->backoff_ms = UPLINK_BACKOFF_MIN_MS;
+	backoff_reset(&u->backoff);
 	u->last_io_ms = now_ms;
 	log_info("connected to controller %s:%d", u->host[u->current], u->port[u->current]);
 }
@@ -346,7 +335,9 @@ static int uplink_on_line(struct uplink *u, struct spool *sp, const char *line, 
 static int uplink_read(struct uplink *u, struct spool *sp, int64_t now_ms)
 {
 	for (;;) {
-		size_t done = 0, start = 0, i;
+		size_t done = 0, start = 0, len;
+		const char *line;
+		enum proto_frame f;
 		enum tls_io io =
 			tls_conn_read(u->conn, u->rbuf + u->rlen, sizeof(u->rbuf) - u->rlen, &done);
 
@@ -367,19 +358,15 @@ static int uplink_read(struct uplink *u, struct spool *sp, int64_t now_ms)
 			return -1;
 		}
 		u->rlen += done;
-		for (i = 0; i < u->rlen; i++) {
-			if (u->rbuf[i] != '\n')
-				continue;
-			if (uplink_on_line(u, sp, u->rbuf + start, i - start, now_ms) != 0)
+		while ((f = proto_next_line(u->rbuf, u->rlen, &start, &line, &len)) == PROTO_FRAME_LINE)
+			if (uplink_on_line(u, sp, line, len, now_ms) != 0)
 				return -1;
-			start = i + 1;
-		}
-		memmove(u->rbuf, u->rbuf + start, u->rlen - start);
-		u->rlen -= start;
-		if (u->rlen >= PROTO_LINE_MAX) {
+		if (f == PROTO_FRAME_TOO_LONG) {
 			uplink_fail(u, now_ms, "protocol error from the controller: line too long");
 			return -1;
 		}
+		memmove(u->rbuf, u->rbuf + start, u->rlen - start);
+		u->rlen -= start;
 	}
 }
 
@@ -484,9 +471,9 @@ void uplink_run(struct uplink *u, struct spool *sp, int64_t now_ms)
 	(void)uplink_flush(u, now_ms);
 }
 
-void uplink_rescan(struct uplink *u)
+bool uplink_awaiting_acks(const struct uplink *u)
 {
-	u->cursor = 0;
+	return u->state == UPLINK_READY && u->in_flight > 0;
 }
 
 int uplink_pollfd(const struct uplink *u, short *events)

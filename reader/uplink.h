@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backoff.h"
 #include "proto.h"
 #include "spool.h"
 #include "tls.h"
@@ -53,13 +54,13 @@ struct uplink {
 	struct tls_conn *conn;
 	bool want_read, want_write;
 	int64_t retry_at_ms;
-	int64_t backoff_ms;
+	struct backoff backoff;
 	int64_t deadline_ms; /* for connecting, or for an answer to PING */
 	int64_t last_io_ms;  /* last line received: sending proves nothing about the peer */
 	bool ping_outstanding;
-	unsigned failures; /* attempts in a row that did not reach READY */
-	uint64_t conn_no;  /* numbers READY connections, from 1 */
-	size_t cursor;	   /* spool entries before it were considered for sending */
+	unsigned failures;	    /* attempts in a row that did not reach READY */
+	uint64_t conn_no;	    /* numbers READY connections, from 1 */
+	struct spool_cursor cursor; /* the next spooled event to consider sending */
 	size_t in_flight;
 	char rbuf[PROTO_LINE_MAX * 2];
 	size_t rlen;
@@ -92,8 +93,8 @@ int64_t uplink_timeout_ms(const struct uplink *u, int64_t now_ms);
  * pending events of sp, pings, notices timeouts.  Never blocks. */
 void uplink_run(struct uplink *u, struct spool *sp, int64_t now_ms);
 
-/* The spool was compacted (its entries moved): look at all of them again. */
-void uplink_rescan(struct uplink *u);
+/* True while connected with events sent and not yet acknowledged. */
+bool uplink_awaiting_acks(const struct uplink *u);
 
 /* Sends close_notify and closes the connection. */
 void uplink_close(struct uplink *u);

@@ -25,7 +25,7 @@ int watch_init(struct watch *w, const struct device_ops *ops, void *ctx, const c
 	w->event_fd = -1;
 	w->ops = ops;
 	w->ctx = ctx;
-	w->backoff_ms = WATCH_BACKOFF_MIN_MS;
+	backoff_init(&w->backoff, WATCH_BACKOFF_MIN_MS, WATCH_BACKOFF_MAX_MS);
 	memcpy(w->key, key, CREDENTIAL_KEY_LEN);
 	w->connstring = strdup(connstring);
 	atomic_init(&w->stop, false);
@@ -51,6 +51,8 @@ void watch_destroy(struct watch *w)
 /* Closes the device after a fault and schedules the next attempt. */
 static void watch_fault(struct watch *w, int64_t now_ms, const char *what, const char *err)
 {
+	int64_t delay_ms;
+
 	if (w->handle != NULL)
 		w->ops->close(w->handle);
 	w->handle = NULL;
@@ -58,14 +60,12 @@ static void watch_fault(struct watch *w, int64_t now_ms, const char *what, const
 	explicit_bzero(w->card_credential, sizeof(w->card_credential));
 	w->misses = 0;
 	w->failures++;
+	delay_ms = backoff_failed(&w->backoff);
 	/* First fault and then every tenth: a dead device must not flood the log. */
 	if (w->failures == 1 || w->failures % 10 == 0)
 		log_warning("device %s: %s: %s; trying again in %lld ms (failure %u in a row)",
-			    w->connstring, what, err, (long long)w->backoff_ms, w->failures);
-	w->next_open_ms = now_ms + w->backoff_ms;
-	w->backoff_ms *= 2;
-	if (w->backoff_ms > WATCH_BACKOFF_MAX_MS)
-		w->backoff_ms = WATCH_BACKOFF_MAX_MS;
+			    w->connstring, what, err, (long long)delay_ms, w->failures);
+	w->next_open_ms = now_ms + delay_ms;
 }
 
 enum watch_result watch_step(struct watch *w, int64_t now_ms, uint8_t credential[CREDENTIAL_LEN],
@@ -100,7 +100,7 @@ enum watch_result watch_step(struct watch *w, int64_t now_ms, uint8_t credential
 		goto out;
 	}
 	w->failures = 0;
-	w->backoff_ms = WATCH_BACKOFF_MIN_MS;
+	backoff_reset(&w->backoff);
 	if (polled == DEVICE_NO_CARD) {
 		if (w->card_in_field && ++w->misses >= WATCH_REMOVE_MISSES) {
 			w->card_in_field = false;
@@ -223,4 +223,9 @@ int watch_stop(struct watch *w, int timeout_ms)
 	close(w->wake[1]);
 	w->wake[0] = w->wake[1] = -1;
 	return 0;
+}
+
+bool watch_abandoned(const struct watch *w)
+{
+	return w->running && atomic_load(&w->stop);
 }

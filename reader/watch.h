@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "backoff.h"
 #include "credential.h"
 #include "device.h"
 
@@ -35,7 +36,7 @@ struct watch {
 
 	void *handle;	      /* open device, or NULL */
 	int64_t next_open_ms; /* when to try opening again */
-	int64_t backoff_ms;
+	struct backoff backoff;
 	unsigned failures; /* in a row */
 	bool card_in_field;
 	uint8_t card_credential[CREDENTIAL_LEN];
@@ -77,5 +78,9 @@ int watch_start(struct watch *w, int event_fd) __attribute__((warn_unused_result
  * it stopped, -1 when it is still inside a device call (the caller may exit
  * anyway; w must not be destroyed then). */
 int watch_stop(struct watch *w, int timeout_ms);
+
+/* True when watch_stop gave up on the thread (still inside a device call):
+ * its memory must then be left alone. */
+bool watch_abandoned(const struct watch *w);
 
 #endif

@@ -24,10 +24,7 @@
 # After ha_start, libpq's environment (PGHOST, PGPORT, PGTARGETSESSIONATTRS)
 # points at both nodes, read-write: `sql`, `sacctl`, `make_login` of
 # tests/lib.sh follow the primary.  The station helpers (ha_station …) use
-# the reader harness and fault_lib's purge_up.
-
-source "$T_REPO/tests/pn532-sim/harness.sh"
-source "$T_REPO/tests/system/fault_lib.inc"
+# the reader helpers and purge_up of tests/lib/ (loaded by tests/lib.sh).
 
 HA_HOSTS=127.0.0.1,127.0.0.1
 HA_PGIDS=()

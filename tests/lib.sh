@@ -9,6 +9,11 @@
 #   pg_start                  # cluster + database "sac" + migrations
 #   check "what" command ...  # ok / not ok
 #   done_testing
+#
+# It also loads tests/lib/*.sh: reader.sh (pn532-sim, sac-reader, the
+# credential of a UID), controller.sh (the controller's configuration and
+# the controller tests' set-up), fault.sh (seeded spools and the by-id
+# accounting of the fault tests).
 
 set -u
 T_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -96,6 +101,17 @@ wait_for() {
     return 1
 }
 
+# log_mark FILE: the size of FILE now (0 when it does not exist yet), to be
+# given to log_since / log_count_since: checks of a log then see only the
+# lines written after the mark, never what happened before it.
+log_mark() { stat -c %s "$1" 2>/dev/null || echo 0; }
+# log_since FILE MARK: what was written to FILE after MARK
+log_since() { tail -c +$(($2 + 1)) "$1" 2>/dev/null; }
+# log_count_since FILE MARK REGEX: lines after MARK matching REGEX
+log_count_since() { log_since "$1" "$2" | grep -Ec -- "$3"; }
+# log_has_since FILE MARK REGEX: true once a line after MARK matches
+log_has_since() { log_since "$1" "$2" | grep -Eq -- "$3"; }
+
 done_testing() {
     echo "# $T_NAME: $T_PASS passed, $T_FAIL failed"
     [ "$T_FAIL" -eq 0 ]
@@ -109,10 +125,15 @@ spawn() {
     T_PIDS+=("$T_LAST_PID")
 }
 
+# free_port: a port nothing listens on, below the kernel's ephemeral range
+# (ip_local_port_range): a port chosen inside it may be taken as the local
+# end of some client connection before the test binds it.
 free_port() {
-    local port
+    local port low
+    read -r low _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || low=32768
+    [ "$low" -gt 12000 ] || low=32768
     while :; do
-        port=$((20000 + RANDOM % 30000))
+        port=$((10000 + RANDOM % (low - 10000)))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
     done
 }
@@ -229,3 +250,9 @@ for root in sys.argv[2:]:
             pass
 PY
 }
+
+for t_lib in "$T_REPO"/tests/lib/*.sh; do
+    # shellcheck source=/dev/null
+    source "$t_lib"
+done
+unset t_lib

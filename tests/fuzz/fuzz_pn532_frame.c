@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../pn532-sim/pn532_chip.h"
-#include "../pn532-sim/pn532_frame.h"
+#include "tests/pn532-sim/pn532_chip.h"
+#include "tests/pn532-sim/pn532_frame.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

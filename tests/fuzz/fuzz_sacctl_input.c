@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../ctl/badgeuid.h"
-#include "../../ctl/output.h"
-#include "../../ctl/timearg.h"
+#include "ctl/badgeuid.h"
+#include "ctl/output.h"
+#include "ctl/timearg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../reader/spool.h"
+#include "reader/spool.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

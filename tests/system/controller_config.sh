@@ -4,7 +4,6 @@
 # itself is unreadable; --version, --help; a listen address that cannot be
 # bound is an environment failure (3).
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/controller_lib.inc"
 
 certs_make
 cert_issue reader-ca gate-in gate-in

@@ -4,7 +4,6 @@
 # outage, and afterwards every event sent is stored exactly once and
 # acknowledged.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/controller_lib.inc"
 
 check "controller starts" ctl_setup
 echo "$CRED_A" >"$T_DIR/creds"; echo "$CRED_POOL" >>"$T_DIR/creds"; echo "$CRED_UNKNOWN" >>"$T_DIR/creds"

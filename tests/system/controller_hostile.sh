@@ -4,7 +4,6 @@
 # reader dribbling its HELLO one byte a second are all served their timeout
 # while ordinary readers keep getting ACKs.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/controller_lib.inc"
 
 check "controller starts" ctl_setup
 P="$T_DIR/pki"

@@ -5,7 +5,6 @@
 # out, the muster roll of an open drill, 1,000 pipelined events, a disabled
 # reader's live connection closed, and SIGTERM finishing what is in flight.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/controller_lib.inc"
 
 check "controller starts" ctl_setup
 
@@ -97,6 +96,21 @@ check "disabling the reader closes its live connection (ERR disabled)" wait_for 
 check_match "…and the controller logs why, each word once" \
     "$(grep 'reader gate-in: closing' "$T_DIR/controller.log")" 'reader gate-in: closing: reader disabled \(ERR disabled\)$'
 check_match "reader last_seen is kept up to date" "$(sql -c "SELECT last_seen > now() - interval '1 minute' FROM sac.readers WHERE id = 'gate-in'")" t
+kill "$IDLE" 2>/dev/null
+sql -c "UPDATE sac.readers SET enabled = true WHERE id = 'gate-in'" >/dev/null
+
+# `sacctl reader disable` notifies the controller, which closes the live
+# connection at once rather than at its next periodic check.
+"$CTL_BENCH" idle -s "127.0.0.1:$CTL_PORT" --cert "$T_DIR/pki/gate-in.crt" --key "$T_DIR/pki/gate-in.key" \
+    --ca "$T_DIR/pki/controller-ca.crt" --reader gate-in --conns 1 --duration 60 >"$T_DIR/idle2.out" 2>&1 &
+IDLE=$!
+T_PIDS+=("$IDLE")
+check "a live connection is up again" wait_for 10 grep -q 'connected 1' "$T_DIR/idle2.out"
+mark=$(log_mark "$T_DIR/controller.log")
+check "sacctl reader disable" sacctl reader disable gate-in
+check "the controller acts on the database's notification" \
+    wait_for 12 log_has_since "$T_DIR/controller.log" "$mark" 'reader gate-in disabled \(notified by the database\)'
+check "…and closes the live connection (ERR disabled)" wait_for 12 grep -q 'ERR disabled' "$T_DIR/idle2.out"
 kill "$IDLE" 2>/dev/null
 sql -c "UPDATE sac.readers SET enabled = true WHERE id = 'gate-in'" >/dev/null
 

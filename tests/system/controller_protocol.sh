@@ -5,7 +5,6 @@
 # readers, HELLO id different from the certificate CN, EVENT before HELLO,
 # second HELLO.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/controller_lib.inc"
 
 check "controller starts" ctl_setup
 cert_issue reader-ca ghost ghost

@@ -4,7 +4,6 @@
 # handshake; the controller proves its own name; SIGHUP loads a new
 # certificate for new connections; --check-config loads the files.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/controller_lib.inc"
 
 check "controller starts" ctl_setup
 P="$T_DIR/pki"

@@ -28,8 +28,7 @@ pid=$(adm person add --name "Ana Li" --category staff)
 # --- badges -------------------------------------------------------------------
 uid="04:A2:1B:7C:11:22:33"
 uid_plain=04a21b7c112233
-key=$(cat "$T_DIR/credential.key")
-cred=$(printf '%s' "$uid_plain" | xxd -r -p | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$key" | awk '{print $NF}')
+cred=$(credential_of "$uid_plain")
 
 bid=$(adm badge enroll --person "$pid" --uid "$uid" --valid-until 2099-12-31)
 check_match "badge enroll prints the badge id" "$bid" '^[0-9]+$'

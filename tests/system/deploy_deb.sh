@@ -26,7 +26,6 @@
 # also on failure.  After the guide's own removal (§3) nothing of sac may be
 # left on the machine.
 source "$(dirname "$0")/../lib.sh"
-source "$T_REPO/tests/pn532-sim/harness.sh"
 
 GUIDE="$T_REPO/docs/deploy.md"
 DEB_DIR="$T_REPO/build/deb"

@@ -69,14 +69,7 @@ sacctl_as notify_admin site add hq >/dev/null
 sacctl_as notify_admin reader add r1 --site hq --direction in >/dev/null
 
 port=$(free_port)
-cat >"$T_DIR/controller.conf" <<CONF
-[controller]
-listen      = 127.0.0.1:$port
-certificate = $T_DIR/pki/controller.crt
-private_key = $T_DIR/pki/controller.key
-reader_ca   = $T_DIR/pki/reader-ca.crt
-database    = $(conninfo notify_controller)
-CONF
+controller_conf "$T_DIR/controller.conf" "$port" notify_controller
 notified controller "$T_BIN/sac-controller" -c "$T_DIR/controller.conf"
 
 spawn "$T_BIN/pn532-sim" --pty-file "$T_DIR/r1.pty" --control "$T_DIR/r1.sock"

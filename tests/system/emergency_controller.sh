@@ -5,7 +5,6 @@
 source "$(dirname "$0")/../lib.sh"
 # Within the longest certification the database allows (1 year by default).
 EXPIRES=$(date -u -d "+300 days" +%Y-%m-%d)
-source "$(dirname "$0")/controller_lib.inc"
 
 check "controller starts" ctl_setup
 make_login cert1 sac_certifier

@@ -6,8 +6,6 @@
 # behind gets EXPIRED and nothing stored.  Each reader warns about the skew.
 # Every event is accounted for by id.
 source "$(dirname "$0")/../lib.sh"
-source "$T_REPO/tests/pn532-sim/harness.sh"
-source "$(dirname "$0")/fault_lib.inc"
 FT=$(ls /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 2>/dev/null)
 if [ -z "$FT" ]; then echo "# libfaketime not installed (tools/ensure-deps installs faketime)"; not_ok "libfaketime"; done_testing; fi
 

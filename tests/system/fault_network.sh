@@ -7,8 +7,6 @@
 # event is in the ledger exactly once, by id, and the controller has served
 # through it all.
 source "$(dirname "$0")/../lib.sh"
-source "$T_REPO/tests/pn532-sim/harness.sh"
-source "$(dirname "$0")/fault_lib.inc"
 
 readers=(gate-1 gate-2)
 fault_setup "${readers[@]}" || exit 1

@@ -10,8 +10,6 @@
 # when the controller comes up every event made is in the ledger exactly
 # once, by id.  Needs root (mount -t tmpfs); without it the test fails its set-up check.
 source "$(dirname "$0")/../lib.sh"
-source "$T_REPO/tests/pn532-sim/harness.sh"
-source "$(dirname "$0")/fault_lib.inc"
 
 MNT="$T_DIR/spool"
 mkdir -p "$MNT"

@@ -8,7 +8,6 @@
 # connections left idle.
 # Each is refused or timed out, and an ordinary reader keeps getting ACKs.
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/controller_lib.inc"
 
 FT=$(ls /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 2>/dev/null)
 if [ -z "$FT" ]; then not_ok "libfaketime (tools/ensure-deps installs faketime)"; done_testing; fi

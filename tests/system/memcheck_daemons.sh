@@ -10,8 +10,6 @@ NORMAL_BIN="$T_REPO/build/bin"
 make -s -C "$T_REPO" all >"$T_DIR/make.log" 2>&1 || { cat "$T_DIR/make.log"; exit 1; }
 # The emulator and sacctl run normally; the three daemons under valgrind.
 T_BIN="$NORMAL_BIN"
-source "$T_REPO/tests/pn532-sim/harness.sh"
-source "$(dirname "$0")/fault_lib.inc"
 
 VG=(valgrind --leak-check=full --errors-for-leak-kinds=definite,indirect
     --show-leak-kinds=definite,indirect --error-exitcode=99 --track-fds=no
@@ -21,14 +19,7 @@ fault_setup gate-1 || exit 1
 seed gate-1 0000e001 200
 port=$(free_port)
 make_login ctl-1 sac_ingest
-cat >"$T_DIR/ctl-1.conf" <<CONF
-[controller]
-listen      = 127.0.0.1:$port
-certificate = $T_DIR/pki/controller.crt
-private_key = $T_DIR/pki/controller.key
-reader_ca   = $T_DIR/pki/reader-ca.crt
-database    = $(conninfo ctl-1)
-CONF
+controller_conf "$T_DIR/ctl-1.conf" "$port" ctl-1
 spawn "${VG[@]}" --log-file="$T_DIR/controller.vg" "$NORMAL_BIN/sac-controller" -c "$T_DIR/ctl-1.conf" 2>>"$T_DIR/ctl-1.log"
 ctl=$T_LAST_PID
 check "the controller listens under valgrind" wait_for 60 grep -q 'listening on' "$T_DIR/ctl-1.log"

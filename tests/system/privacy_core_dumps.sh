@@ -5,7 +5,6 @@
 # SIGABRT right after handling an event leaves no core file.  The reader
 # keeps its credential key in locked memory.
 source "$(dirname "$0")/../lib.sh"
-source "$T_REPO/tests/pn532-sim/harness.sh"
 
 # Each daemon runs in a directory of its own, where the kernel would write
 # its core ("core" in the working directory, the usual core_pattern).

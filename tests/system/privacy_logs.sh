@@ -4,7 +4,6 @@
 # could be read from.  Only SAC_DEBUG=1 (documented as access data) does.
 # Every line a daemon writes carries its syslog priority prefix.
 source "$(dirname "$0")/../lib.sh"
-source "$T_REPO/tests/pn532-sim/harness.sh"
 
 pg_start || exit 1
 certs_make

@@ -10,7 +10,6 @@
 # guarantee is about blocks on a device, and nothing short of a real file
 # system on a block device can show it.
 source "$(dirname "$0")/../lib.sh"
-source "$T_REPO/tests/pn532-sim/harness.sh"
 
 img="$T_DIR/state.img" mnt="$T_DIR/state"
 mounted=0

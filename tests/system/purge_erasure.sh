@@ -40,14 +40,17 @@ files_containing() {
 }
 
 # --- data, written directly with the times we need ----------------------------
+# Each group of rows stays inside its own hour: only those two partitions exist.
 sql -c "SELECT access.ensure_partition(now() - interval '30 hours'),
                access.ensure_partition(now())" >/dev/null
 sql -c "INSERT INTO access.events
-        SELECT now() - interval '30 hours' + g * interval '1 second', 'gate-1', gen_random_uuid(),
+        SELECT date_trunc('hour', now() - interval '30 hours') + g * interval '1 second', 'gate-1',
+               gen_random_uuid(),
                now() - interval '30 hours', 'G', 1, 'i', 'ERASE-ME-4711'
         FROM generate_series(1, 50) g;
         INSERT INTO access.events
-        SELECT now() - interval '5 minutes', 'gate-1', gen_random_uuid(), now(), 'G', 1, 'i',
+        SELECT greatest(now() - interval '5 minutes', date_trunc('hour', now())), 'gate-1',
+               gen_random_uuid(), now(), 'G', 1, 'i',
                'KEEP-ME-0815'
         FROM generate_series(1, 5) g" >/dev/null
 # Badge 1: an open cycle (stays).  Badge 2: a completed cycle (the read-out

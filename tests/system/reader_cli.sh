@@ -3,7 +3,6 @@
 # every problem with file:line (exit 2), a credential key that is too open or
 # malformed, an unreadable configuration file (exit 3).
 source "$(dirname "$0")/../lib.sh"
-source "$T_REPO/tests/pn532-sim/harness.sh"
 
 certs_make
 reader_conf gate-1 127.0.0.1:7443 pn532_uart:/dev/null

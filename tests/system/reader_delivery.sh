@@ -5,7 +5,6 @@
 # loses nothing and duplicates nothing after a restart; when the first
 # controller of the list is down, the second one gets the events (failover).
 source "$(dirname "$0")/../lib.sh"
-source "$T_REPO/tests/pn532-sim/harness.sh"
 
 pg_start || exit 1
 certs_make

@@ -6,7 +6,6 @@
 # logs, spool, the whole PostgreSQL data directory and server log), and the
 # credential nowhere but in sac.badges.
 source "$(dirname "$0")/../lib.sh"
-source "$T_REPO/tests/pn532-sim/harness.sh"
 
 pg_start || exit 1
 certs_make

@@ -3,7 +3,6 @@
 # emulated ISO 14443-A card with a 4-, 7- and 10-byte UID (and its ATS when
 # the SAK says ISO 14443-4), and sees nothing once it is removed.
 source "$(dirname "$0")/../lib.sh"
-source "$T_REPO/tests/pn532-sim/harness.sh"
 
 if ! command -v nfc-list >/dev/null; then
     echo "ok 1 # SKIP nfc-list is not installed (Debian package libnfc-bin)"

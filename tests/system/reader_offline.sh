@@ -5,7 +5,6 @@
 # never holds the UID, the log never shows it; a device that stops answering
 # is reopened without the reader exiting; SIGTERM ends it promptly with 0.
 source "$(dirname "$0")/../lib.sh"
-source "$T_REPO/tests/pn532-sim/harness.sh"
 
 certs_make
 sim_start gate-1

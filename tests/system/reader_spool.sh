@@ -4,7 +4,6 @@
 # from being delivered; a spooled event older than 24 h is removed unsent and
 # counted in the log; the reader keeps working.
 source "$(dirname "$0")/../lib.sh"
-source "$T_REPO/tests/pn532-sim/harness.sh"
 
 pg_start || exit 1
 certs_make

@@ -5,7 +5,6 @@
 # error naming it; SIGHUP rereads the list (and keeps the running one when
 # the new one is bad).
 source "$(dirname "$0")/../lib.sh"
-source "$T_REPO/tests/pn532-sim/harness.sh"
 P="$T_DIR/pki"
 PKI=("$T_REPO/tools/sac-pki" --dir "$P")
 FT=$(ls /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 2>/dev/null)
@@ -23,15 +22,7 @@ uid=04$(openssl rand -hex 6)
 enroll "Grace Hopper" "$uid" >/dev/null
 port=$(free_port)
 make_login ctl-1 sac_ingest
-cat >"$T_DIR/ctl-1.conf" <<CONF
-[controller]
-listen      = 127.0.0.1:$port
-certificate = $P/controller.crt
-private_key = $P/controller.key
-reader_ca   = $P/reader-ca.crt
-crl         = $P/reader-ca.crl
-database    = $(conninfo ctl-1)
-CONF
+controller_conf "$T_DIR/ctl-1.conf" "$port" ctl-1 "crl         = $P/reader-ca.crl"
 check_exit "the controller accepts its configuration with a CRL" 0 \
     sac-controller --check-config -c "$T_DIR/ctl-1.conf"
 controller_start ctl-1 "$port" || exit 1
@@ -83,7 +74,7 @@ cp "$T_DIR/ctl-1.conf" "$T_DIR/bad.conf"
 sed -i "s|^crl .*|crl = $P/missing.crl|" "$T_DIR/bad.conf"
 out=$(sac-controller --check-config -c "$T_DIR/bad.conf" 2>&1); rc=$?
 check_eq "a missing CRL is a configuration error" "$rc" 2
-check_match "... naming it with its line" "$out" "bad.conf:6: 'crl': cannot use .*missing.crl"
+check_match "... naming it with its line" "$out" "bad.conf:7: 'crl': cannot use .*missing.crl"
 sed -i "s|^crl .*|crl = $P/controller-ca.crl|" "$T_DIR/bad.conf"
 out=$(sac-controller --check-config -c "$T_DIR/bad.conf" 2>&1); rc=$?
 check_eq "a CRL of another CA is a configuration error" "$rc" 2

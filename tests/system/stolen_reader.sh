@@ -6,7 +6,6 @@
 # until it is enrolled again under the new key, and then granted; its old
 # credential is revoked.
 source "$(dirname "$0")/../lib.sh"
-source "$T_REPO/tests/pn532-sim/harness.sh"
 P="$T_DIR/pki"
 PKI=("$T_REPO/tools/sac-pki" --dir "$P")
 
@@ -21,15 +20,7 @@ person=$(sacctl person add --name "Hedy Lamarr" --category staff) || exit 1
 sacctl badge enroll --person "$person" --uid "$uid" --key "$T_DIR/credential.key" >/dev/null || exit 1
 port=$(free_port)
 make_login ctl-1 sac_ingest
-cat >"$T_DIR/ctl-1.conf" <<CONF
-[controller]
-listen      = 127.0.0.1:$port
-certificate = $P/controller.crt
-private_key = $P/controller.key
-reader_ca   = $P/reader-ca.crt
-crl         = $P/reader-ca.crl
-database    = $(conninfo ctl-1)
-CONF
+controller_conf "$T_DIR/ctl-1.conf" "$port" ctl-1 "crl         = $P/reader-ca.crl"
 controller_start ctl-1 "$port" || exit 1
 for r in gate-1 gate-2; do
     sim_start "$r"; reader_conf "$r" "127.0.0.1:$port"; reader_start "$r"

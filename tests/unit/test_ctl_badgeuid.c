@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "../../ctl/badgeuid.h"
+#include "ctl/badgeuid.h"
 
 static void test_forms(void **state)
 {

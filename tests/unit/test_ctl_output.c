@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../ctl/output.h"
+#include "ctl/output.h"
 
 /* Prints t and returns what was printed (caller frees). */
 static char *render(const struct out_table *t, enum out_format format, bool record)

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "../../ctl/timearg.h"
+#include "ctl/timearg.h"
 
 static void test_accepts(void **state)
 {

@@ -209,13 +209,45 @@ static void test_format_refuses(void **state)
 	assert_string_equal(proto_verdict_name(PROTO_GRANT), "GRANT");
 }
 
+/* The framer: lines in order, a partial line kept, overlong lines refused
+ * with or without their LF. */
+static void test_next_line(void **state)
+{
+	char buf[3 * PROTO_LINE_MAX];
+	const char *line;
+	size_t pos = 0, len;
+
+	(void)state;
+	memcpy(buf, "PING\nPONG 1\nPAR", 16);
+	assert_int_equal(proto_next_line(buf, 16, &pos, &line, &len), PROTO_FRAME_LINE);
+	assert_int_equal(len, 4);
+	assert_memory_equal(line, "PING", 4);
+	assert_int_equal(proto_next_line(buf, 16, &pos, &line, &len), PROTO_FRAME_LINE);
+	assert_memory_equal(line, "PONG 1", 6);
+	assert_int_equal(pos, 12);
+	assert_int_equal(proto_next_line(buf, 16, &pos, &line, &len), PROTO_FRAME_NONE);
+	assert_int_equal(pos, 12);
+
+	memset(buf, 'x', sizeof(buf));
+	pos = 0;
+	buf[PROTO_LINE_MAX - 1] = '\n'; /* exactly PROTO_LINE_MAX with its LF */
+	assert_int_equal(proto_next_line(buf, PROTO_LINE_MAX, &pos, &line, &len), PROTO_FRAME_LINE);
+	buf[PROTO_LINE_MAX - 1] = 'x';
+	buf[PROTO_LINE_MAX] = '\n'; /* one more */
+	pos = 0;
+	assert_int_equal(proto_next_line(buf, PROTO_LINE_MAX + 1, &pos, &line, &len),
+			 PROTO_FRAME_TOO_LONG);
+	pos = 0; /* no LF yet, but already too long */
+	assert_int_equal(proto_next_line(buf, PROTO_LINE_MAX, &pos, &line, &len), PROTO_FRAME_TOO_LONG);
+	assert_int_equal(proto_next_line(buf, PROTO_LINE_MAX - 1, &pos, &line, &len), PROTO_FRAME_NONE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_valid),
-		cmocka_unit_test(test_parse_refuses),
-		cmocka_unit_test(test_format_roundtrip),
-		cmocka_unit_test(test_format_refuses),
+		cmocka_unit_test(test_parse_valid),	 cmocka_unit_test(test_parse_refuses),
+		cmocka_unit_test(test_format_roundtrip), cmocka_unit_test(test_format_refuses),
+		cmocka_unit_test(test_next_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

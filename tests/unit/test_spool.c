@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../reader/spool.h"
+#include "reader/spool.h"
 
 struct fixture {
 	char dir[64];
@@ -310,6 +310,52 @@ static void test_compaction(void **state)
 	assert_int_equal(file_size(f->path), 0);
 }
 
+/* The sender's cursor: each pending event once per connection, in order;
+ * a new connection sees them all again; compaction moves the entries and
+ * the cursor follows without being told. */
+static void test_cursor(void **state)
+{
+	struct fixture *f = *state;
+	struct spool *sp = NULL;
+	struct spool_stats st;
+	struct spool_cursor cur;
+	struct spool_event ev;
+	uint64_t sent_on = 0;
+	int i;
+
+	append_n(f->path, 6);
+	assert_int_equal(spool_open(f->path, &sp, &st), 0);
+	spool_cursor_rewind(&cur);
+	for (i = 0; i < 3; i++) {
+		assert_true(spool_next_unsent(sp, &cur, 1, &ev));
+		assert_int_equal(ev.unix_ms, 1000 + i);
+		spool_sent(sp, &cur, 1);
+	}
+	/* Not marked sent: offered again. */
+	assert_true(spool_next_unsent(sp, &cur, 1, &ev));
+	assert_true(spool_next_unsent(sp, &cur, 1, &ev));
+	assert_int_equal(ev.unix_ms, 1003);
+	for (i = 0; i < 4; i++) {
+		ev = make_event(i, 0);
+		assert_int_equal(spool_settle(sp, ev.id, &sent_on), 1);
+		assert_int_equal(sent_on, i < 3 ? 1 : 0);
+	}
+	assert_int_equal(spool_compact(sp), 0);
+	/* Entries moved: the cursor starts over at the first pending event. */
+	assert_true(spool_next_unsent(sp, &cur, 1, &ev));
+	assert_int_equal(ev.unix_ms, 1004);
+	spool_sent(sp, &cur, 1);
+	assert_true(spool_next_unsent(sp, &cur, 1, &ev));
+	spool_sent(sp, &cur, 1);
+	assert_false(spool_next_unsent(sp, &cur, 1, &ev));
+	/* Connection 2 gets both again. */
+	spool_cursor_rewind(&cur);
+	assert_true(spool_next_unsent(sp, &cur, 2, &ev));
+	assert_int_equal(ev.unix_ms, 1004);
+	explicit_bzero(&ev, sizeof(ev));
+	spool_close(sp);
+}
+
 static void test_crc32_vector(void **state)
 {
 	(void)state;
@@ -321,6 +367,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crc32_vector),
+		cmocka_unit_test_setup_teardown(test_cursor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_roundtrip_and_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wide_mode_is_tightened, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_settle_erases_credential, setup, teardown),

@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../reader/spool.h"
-#include "../../reader/watch.h"
+#include "reader/spool.h"
+#include "reader/watch.h"
 
 /* The fake device: a script of poll results, one per call. */
 struct fake {

@@ -1,5 +1,10 @@
-# controller_lib.inc — shared set-up for tests/system/controller_*.sh (sourced
-# after ../lib.sh; not a test itself).  A cluster with one site, readers
+# tests/lib/controller.sh — the controller's configuration, and the set-up
+# of tests/system/controller_*.sh (loaded by tests/lib.sh).
+#
+# controller_conf FILE PORT LOGIN [LINE...]: the [controller] section for
+# 127.0.0.1:PORT with the test PKI and database role LOGIN, plus LINEs.
+#
+# ctl_setup: a cluster with one site, readers
 #   gate-in (in, zone lobby), gate-out (out), muster-1 (muster, zone park),
 #   gate-off (in, disabled),
 # a person with badge UID 04a1b2c3 ($CRED_A), a pool badge 04d5e6f7
@@ -8,27 +13,25 @@
 
 CTL_BENCH="$T_BIN/../bench/ingest"
 
-# credential UID_HEX: HMAC-SHA256(credential key, UID bytes) as 64 hex digits.
-credential() {
-    printf '%s' "$1" | xxd -r -p | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$(cat "$T_DIR/credential.key")" \
-        | sed 's/^.*= //'
-}
-
 # event_id N: a fixed, valid event id for test event N.
 event_id() { printf '%032x' "$1"; }
 
 now_ms() { date +%s%3N; }
 
-ctl_write_config() {
-    cat >"$T_DIR/controller.conf" <<CONF
-[controller]
-listen      = 127.0.0.1:$CTL_PORT
-certificate = $T_DIR/pki/controller.crt
-private_key = $T_DIR/pki/controller.key
-reader_ca   = $T_DIR/pki/reader-ca.crt
-database    = $(conninfo ctl_login)
-CONF
+controller_conf() {
+    local file=$1 port=$2 login=$3 line; shift 3
+    {
+        echo "[controller]"
+        echo "listen      = 127.0.0.1:$port"
+        echo "certificate = $T_DIR/pki/controller.crt"
+        echo "private_key = $T_DIR/pki/controller.key"
+        echo "reader_ca   = $T_DIR/pki/reader-ca.crt"
+        echo "database    = $(conninfo "$login")"
+        for line in "$@"; do echo "$line"; done
+    } >"$file"
 }
+
+ctl_write_config() { controller_conf "$T_DIR/controller.conf" "$CTL_PORT" ctl_login "$@"; }
 
 ctl_start() {
     spawn "$T_BIN/sac-controller" -c "$T_DIR/controller.conf" 2>>"$T_DIR/controller.log"
@@ -45,10 +48,10 @@ ctl_setup() {
         cert_issue reader-ca "$r" "$r"
     done
     make_login ctl_login sac_ingest
-    CRED_A=$(credential 04a1b2c3)
-    CRED_POOL=$(credential 04d5e6f7)
-    CRED_REVOKED=$(credential 04000001)
-    CRED_UNKNOWN=$(credential 04999999)
+    CRED_A=$(credential_of 04a1b2c3)
+    CRED_POOL=$(credential_of 04d5e6f7)
+    CRED_REVOKED=$(credential_of 04000001)
+    CRED_UNKNOWN=$(credential_of 04999999)
     sql >/dev/null <<SQL || return 1
 INSERT INTO sac.sites (name) VALUES ('hq');
 INSERT INTO sac.readers (id, site_id, direction, zone) VALUES

@@ -1,5 +1,5 @@
-# tests/pn532-sim/harness.sh — helpers for system tests (and the demo) that
-# run sac-reader against pn532-sim.  Source it after tests/lib.sh.
+# tests/lib/reader.sh — sac-reader against pn532-sim, and the readers'
+# view of the controller and the ledger (loaded by tests/lib.sh).
 #
 #   sim_start NAME [--uid HEX]   emulator NAME; its pty path in $T_DIR/NAME.pty
 #   sim NAME LINE...             one control line (see docs/reader.md); prints the reply
@@ -10,7 +10,9 @@
 #                                the shared credential key $T_DIR/credential.key
 #   reader_start NAME            sac-reader -c $T_DIR/NAME.conf, log in $T_DIR/NAME.log;
 #                                its pid in READER_PID_<NAME with - as _>
-#   credential_of UID_HEX        the credential (64 hex digits) of a UID
+#   credential_of UID_HEX [KEY]  the credential (64 hex digits) of a UID:
+#                                HMAC-SHA256 under the key file (default
+#                                $T_DIR/credential.key) of the UID's bytes
 
 sim_start() {
     local name=$1; shift
@@ -26,7 +28,7 @@ sim_pty() { cat "$T_DIR/$1.pty"; }
 
 credential_of() {
     uid_bytes "$1" | openssl dgst -sha256 -mac HMAC \
-        -macopt "hexkey:$(cat "$T_DIR/credential.key")" | awk '{print $NF}'
+        -macopt "hexkey:$(cat "${2:-$T_DIR/credential.key}")" | awk '{print $NF}'
 }
 
 # uid_bytes HEX: the raw bytes
@@ -78,18 +80,11 @@ controller_start() {
     local name=$1 port=$2
     if [ ! -f "$T_DIR/$name.conf" ]; then
         make_login "$name" sac_ingest
-        cat >"$T_DIR/$name.conf" <<CONF
-[controller]
-listen      = 127.0.0.1:$port
-certificate = $T_DIR/pki/controller.crt
-private_key = $T_DIR/pki/controller.key
-reader_ca   = $T_DIR/pki/reader-ca.crt
-database    = $(conninfo "$name")
-CONF
+        controller_conf "$T_DIR/$name.conf" "$port" "$name"
     fi
     spawn "$T_BIN/sac-controller" -c "$T_DIR/$name.conf" 2>>"$T_DIR/$name.log"
     printf -v "CONTROLLER_PID_${name//-/_}" '%s' "$T_LAST_PID"
-    wait_for 20 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || { echo "controller $name did not listen" >&2; return 1; }
+    wait_for 60 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" || { echo "controller $name did not listen" >&2; return 1; }
 }
 
 controller_pid() { local v="CONTROLLER_PID_${1//-/_}"; echo "${!v}"; }

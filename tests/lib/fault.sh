@@ -1,5 +1,5 @@
-# fault_lib.inc — shared set-up for tests/system/fault_*.sh (sourced after
-# ../lib.sh and ../pn532-sim/harness.sh; not a test itself).
+# tests/lib/fault.sh — the set-up and the accounting of tests/system/fault_*.sh
+# (loaded by tests/lib.sh).
 #
 # Load comes from the real readers: each reader's spool is seeded with
 # events of known ids (tests/tools/spool_seed.py) before it starts, and a
@@ -65,8 +65,22 @@ CONF
 purge_passes() { grep -c 'purge pass:' "$T_DIR/purge.log"; }
 
 # expected_ids NAME: sorted ids seeded or created at NAME
+# spool_harvest NAME: after NAME was killed, the ids of every intact pending
+# record in its spool join the expected ids: an event spooled just before a SIGKILL may
+# never have had its "created" line written.
+spool_harvest() {
+    python3 - "$T_DIR/spool/$1.spool" >>"$T_DIR/$1.harvested" <<'PY'
+import sys, zlib
+data = open(sys.argv[1], "rb").read()
+for i in range(0, len(data) - 65, 66):
+    rec = data[i:i + 66]
+    if rec[:4] == b"SP\x01P" and zlib.crc32(rec[:62]) & 0xffffffff == int.from_bytes(rec[62:], "little"):
+        print(rec[6:22].hex())
+PY
+}
+
 expected_ids() {
-    { cat "$T_DIR/$1.seeded" 2>/dev/null
+    { cat "$T_DIR/$1.seeded" "$T_DIR/$1.harvested" 2>/dev/null
       grep -oE 'event [0-9a-f]{32} created' "$T_DIR/$1.log" | awk '{print $2}'; } | sort -u
 }
 ledger_ids() {
