@@ -5,7 +5,6 @@
 # in by real taps, and sac-web.  Screenshots at 360x740 and 1280x800 are
 # kept in BUILD/artifacts/web.
 source "$(dirname "$0")/../lib.sh"
-source "$T_REPO/tests/pn532-sim/harness.sh"
 source "$T_REPO/tests/web/web_lib.sh"
 
 pg_start || exit 1
