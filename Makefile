@@ -49,7 +49,7 @@ COMMON_LIB := $(B)/obj/libsaccommon.a
 # archive $(B)/obj/lib<name>.a.  Unit tests, fuzz targets and benchmarks
 # link those archives, so they run exactly the code the programs run.
 PROGRAMS := sac-reader:reader sac-controller:controller sac-purge:purge sacctl:ctl \
-            pn532-sim:tests/pn532-sim
+            sac-web:web pn532-sim:tests/pn532-sim
 prog_dir  = $(word 2,$(subst :, ,$(1)))
 prog_name = $(word 1,$(subst :, ,$(1)))
 prog_main = $(shell grep -lw '^int main' $(wildcard $(call prog_dir,$(1))/*.c) /dev/null)
@@ -76,7 +76,7 @@ FUZZ_DRIVER := $(if $(filter libfuzzer,$(FUZZ_ENGINE)),-fsanitize=fuzzer,$(call 
 ALL_SRC := $(COMMON_SRC) $(foreach p,$(PRESENT),$(wildcard $(call prog_dir,$(p))/*.c)) \
            $(UNIT_SRC) $(BENCH_SRC) $(FUZZ_SRC) tests/fuzz/replay.c
 
-.PHONY: all check deps demo ha-demo bench soak fuzz install uninstall clean format lint unit-tests \
+.PHONY: all check deps demo demo-web ha-demo bench soak fuzz install uninstall clean format lint unit-tests \
         fuzz-targets break-builds deb
 all: $(BUILT) $(BENCH_BIN)
 
@@ -98,6 +98,13 @@ $(B)/bin/$(call prog_name,$(1)): $(call obj,$(call prog_main,$(1))) $(call prog_
 	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach p,$(PRESENT),$(eval $(call program_rule,$(p))))
+
+# sac-web answers with sacctl's own command code (the same JSON), serves
+# HTTPS with libmicrohttpd and reads request bodies with jansson; its assets
+# are assembled into web/assets.o.
+$(B)/bin/sac-web: $(B)/obj/libsacctl.a
+$(B)/bin/sac-web: LDLIBS += $(COMMON_LIB) $(shell pkg-config --libs libmicrohttpd jansson 2>/dev/null)
+$(B)/obj/web/assets.o: $(wildcard web/assets/*)
 
 # sacctl carries the migrations sql/*.sql compiled in (ctl/sqlfiles.h), in
 # its archive.  tools/embed-sql runs at every make and rewrites the
@@ -145,6 +152,9 @@ check: deps lint
 demo: deps all
 	tools/demo
 
+demo-web: deps all
+	tools/demo-web
+
 ha-demo: deps all
 	tools/ha-demo
 
@@ -165,7 +175,7 @@ SYSTEMD_UNITS := $(notdir $(wildcard systemd/*.service systemd/*.timer))
 MAN1 := $(notdir $(wildcard man/*.1))
 MAN8 := $(notdir $(wildcard man/*.8))
 CONF_EXAMPLES := $(notdir $(wildcard etc/*.conf.example))
-INSTALLED_PROGRAMS := sac-reader sac-controller sac-purge sacctl
+INSTALLED_PROGRAMS := sac-reader sac-controller sac-purge sac-web sacctl
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/sac/sql \

@@ -21,7 +21,7 @@
 #include "log.h"
 #include "secret.h"
 
-static const char *const config_sac_sections[] = {"controller", "reader", "purge", NULL};
+static const char *const config_sac_sections[] = {"controller", "reader", "purge", "web", NULL};
 
 struct config_parse {
 	FILE *fp;

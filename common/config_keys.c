@@ -4,6 +4,7 @@
  */
 #include "config_keys.h"
 
+#include <libpq-fe.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -101,4 +102,56 @@ const struct config_schema config_purge = {
 	purge_keys,
 	sizeof(struct purge_config),
 	NULL,
+};
+
+/* --- [web] ---------------------------------------------------------------- */
+
+static const struct config_key web_keys[] = {
+	{"listen", CONFIG_ENDPOINTS, offsetof(struct web_config, listen), REQUIRED, NULL, 0,
+	 WEB_LISTEN_MAX, NULL},
+	{"certificate", CONFIG_FILE, offsetof(struct web_config, certificate), REQUIRED, NULL, 0, 0,
+	 NULL},
+	{"private_key", CONFIG_PRIVATE_KEY, offsetof(struct web_config, private_key), REQUIRED, NULL, 0,
+	 0, NULL},
+	{"database", CONFIG_STRING, offsetof(struct web_config, database), REQUIRED | CONFIG_QUIET,
+	 NULL, 0, 0, NULL},
+	{"session_idle", CONFIG_DURATION, offsetof(struct web_config, session_idle_s), RELOAD, "10m", 1,
+	 WEB_SESSION_IDLE_LIMIT_S, NULL},
+	{NULL, CONFIG_STRING, 0, 0, NULL, 0, 0, NULL},
+};
+
+/* sac-web has no database role of its own: each person signs in as their
+ * own, so the conninfo names no user and carries no password. */
+static void web_check(const void *cfg, const struct config_file *cf, struct config_problems *problems)
+{
+	const struct web_config *wc = cfg;
+	const struct config_entry *e = config_find(cf, "database");
+	int line = e != NULL ? e->line : 0;
+	PQconninfoOption *opts, *o;
+	char *err = NULL;
+
+	if (wc->database == NULL)
+		return;
+	opts = PQconninfoParse(wc->database, &err);
+	if (opts == NULL) {
+		config_problem(problems, cf->path, line, "'database' is not a libpq connection string");
+		PQfreemem(err);
+		return;
+	}
+	for (o = opts; o->keyword != NULL; o++)
+		if (o->val != NULL && o->val[0] != '\0' &&
+		    (strcmp(o->keyword, "user") == 0 || strcmp(o->keyword, "password") == 0 ||
+		     strcmp(o->keyword, "passfile") == 0))
+			config_problem(problems, cf->path, line,
+				       "'database' must not name a %s: each person signs in as their "
+				       "own role",
+				       o->keyword);
+	PQconninfoFree(opts);
+}
+
+const struct config_schema config_web = {
+	"web",
+	web_keys,
+	sizeof(struct web_config),
+	web_check,
 };

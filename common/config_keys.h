@@ -69,4 +69,20 @@ struct purge_config {
 
 extern const struct config_schema config_purge;
 
+/* --- [web] ---------------------------------------------------------------- */
+
+#define WEB_LISTEN_MAX 4
+/* An idle session may not outlive a working day. */
+#define WEB_SESSION_IDLE_LIMIT_S ((int64_t)8 * 3600)
+
+struct web_config {
+	struct config_endpoints listen; /* restart */
+	char *certificate;		/* restart, like the key */
+	char *private_key;
+	char *database; /* libpq conninfo without user or password; restart */
+	int64_t session_idle_s;
+};
+
+extern const struct config_schema config_web;
+
 #endif

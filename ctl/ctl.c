@@ -10,13 +10,35 @@
 /* Entries in one command's argument table. */
 #define CTL_MAX_ARGS 32
 
+/* Set by ctl_redirect for the calling thread; NULL means stdout / stderr. */
+static __thread FILE *ctl_out_stream;
+static __thread FILE *ctl_err_stream;
+
+void ctl_redirect(FILE *out, FILE *err)
+{
+	ctl_out_stream = out;
+	ctl_err_stream = err;
+}
+
+static FILE *ctl_out(void)
+{
+	return ctl_out_stream != NULL ? ctl_out_stream : stdout;
+}
+
+static FILE *ctl_err(void)
+{
+	return ctl_err_stream != NULL ? ctl_err_stream : stderr;
+}
+
 static void ctl_vmessage(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 static void ctl_vmessage(const char *fmt, va_list ap)
 {
-	fputs("sacctl: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	FILE *err = ctl_err();
+
+	fputs("sacctl: ", err);
+	vfprintf(err, fmt, ap);
+	fputc('\n', err);
 }
 
 int ctl_fail(int status, const char *fmt, ...)
@@ -44,7 +66,7 @@ int ctl_usage_error(const struct ctl *ctl, const char *fmt, ...)
 	ctl_vmessage(fmt, ap);
 	va_end(ap);
 	if (ctl->command != NULL)
-		ctl_print_usage(stderr, ctl->command);
+		ctl_print_usage(ctl_err(), ctl->command);
 	return CTL_EXIT_USAGE;
 }
 
@@ -216,8 +238,8 @@ bool ctl_args_parse(struct ctl *ctl, int argc, char **argv, const struct ctl_arg
 			options_done = true;
 		} else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
 			if (ctl->command != NULL) {
-				ctl_print_usage(stdout, ctl->command);
-				printf("  %s\n", ctl->command->summary);
+				ctl_print_usage(ctl_out(), ctl->command);
+				fprintf(ctl_out(), "  %s\n", ctl->command->summary);
 			}
 			*status = CTL_EXIT_OK;
 			return false;
@@ -236,14 +258,14 @@ bool ctl_args_parse(struct ctl *ctl, int argc, char **argv, const struct ctl_arg
 
 int ctl_print_list(const struct ctl *ctl, const struct out_table *t)
 {
-	if (out_print_list(stdout, ctl->format, t) != 0)
+	if (out_print_list(ctl_out(), ctl->format, t) != 0)
 		return ctl_fail(CTL_EXIT_ENV, "cannot write the output");
 	return CTL_EXIT_OK;
 }
 
 int ctl_print_record(const struct ctl *ctl, const struct out_table *t)
 {
-	if (out_print_record(stdout, ctl->format, t) != 0)
+	if (out_print_record(ctl_out(), ctl->format, t) != 0)
 		return ctl_fail(CTL_EXIT_ENV, "cannot write the output");
 	return CTL_EXIT_OK;
 }

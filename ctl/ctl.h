@@ -8,6 +8,7 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "output.h"
 
@@ -40,6 +41,12 @@ struct ctl_command {
 	const char *usage; /* the arguments after the words, e.g. "ID --site SITE" */
 	const char *summary;
 };
+
+/* Sends what commands print (results, then messages) to out and err instead
+ * of stdout and stderr, for the calling thread only; NULL restores the
+ * standard stream.  A program that runs commands on behalf of several people
+ * at once (sac-web) captures each call's answer this way. */
+void ctl_redirect(FILE *out, FILE *err);
 
 /* Prints "sacctl: MESSAGE" to stderr and returns status. */
 int ctl_fail(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

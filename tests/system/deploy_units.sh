@@ -16,7 +16,7 @@ check "make install into DESTDIR" mk install PREFIX=$prefix DESTDIR="$dest"
 # mode_of FILE: octal permission bits, or "missing".
 mode_of() { stat -c %a "$1" 2>/dev/null || echo missing; }
 
-for p in sac-reader sac-controller sac-purge sacctl; do
+for p in sac-reader sac-controller sac-purge sac-web sacctl; do
     check_eq "bin/$p installed 0755" "$(mode_of "$dest$prefix/bin/$p")" 755
 done
 check_eq "sbin/sac-pki installed 0755" "$(mode_of "$dest$prefix/sbin/sac-pki")" 755
@@ -36,13 +36,13 @@ check_eq "every SQL file installed" \
 units="$dest$prefix/lib/systemd/system"
 check_eq "units start the installed programs" \
     "$(grep -h '^ExecStart=' "$units"/*.service | sed 's/ .*//' | sort -u | tr '\n' ' ')" \
-    "ExecStart=/usr/bin/journalctl ExecStart=/usr/bin/psql ExecStart=$prefix/bin/sac-controller ExecStart=$prefix/bin/sac-purge ExecStart=$prefix/bin/sac-reader ExecStart=$prefix/bin/sacctl "
+    "ExecStart=/usr/bin/journalctl ExecStart=/usr/bin/psql ExecStart=$prefix/bin/sac-controller ExecStart=$prefix/bin/sac-purge ExecStart=$prefix/bin/sac-reader ExecStart=$prefix/bin/sac-web ExecStart=$prefix/bin/sacctl "
 
 # --- units ------------------------------------------------------------------
 
 # A unit's own settings, not inherited: checked in the file so that a
 # hardening line that goes missing fails here, whatever the rating says.
-for u in sac-controller.service sac-reader@.service sac-purge.service; do
+for u in sac-controller.service sac-reader@.service sac-purge.service sac-web.service; do
     text=$(cat "$units/$u")
     for want in '^Type=notify$' '^WatchdogSec=[1-9]' '^Restart=on-failure$' \
         '^ExecReload=/bin/kill -HUP \$MAINPID$' '^User=sac-' '^NoNewPrivileges=yes$' \
@@ -78,7 +78,7 @@ if command -v systemd-analyze >/dev/null; then
     for u in "$units"/*.service "$units"/*.timer; do
         sed "s|$prefix/bin/|$dest$prefix/bin/|g" "$u" >"$vdir/$(basename "$u")"
     done
-    for u in sac-controller.service sac-purge.service sac-reader@hq-gate-1-in.service \
+    for u in sac-controller.service sac-purge.service sac-web.service sac-reader@hq-gate-1-in.service \
         sac-audit-verify.service sac-audit-verify.timer sac-wal-switch.service sac-wal-switch.timer \
         sac-journal-vacuum.service sac-journal-vacuum.timer; do
         out=$(cd "$vdir" && MANPATH="$dest$prefix/share/man" systemd-analyze verify "./$u" 2>&1)
@@ -86,7 +86,7 @@ if command -v systemd-analyze >/dev/null; then
         check_eq "systemd-analyze verify $u: clean" "$rc:$out" "0:"
     done
     # Exposure 0.0 (best) .. 10.0; systemd calls up to 4.9 "OK".
-    for u in sac-controller.service sac-purge.service sac-reader@.service \
+    for u in sac-controller.service sac-purge.service sac-web.service sac-reader@.service \
         sac-audit-verify.service sac-wal-switch.service; do
         line=$(systemd-analyze security --offline=yes "$units/$u" 2>&1 | grep 'Overall exposure level')
         score=$(printf '%s' "$line" | sed -n 's/.*: \([0-9.]*\) .*/\1/p')
@@ -99,7 +99,7 @@ fi
 
 if command -v systemd-sysusers >/dev/null; then
     out=$(systemd-sysusers --root="$T_DIR/sysroot" --dry-run "$dest$prefix/lib/sysusers.d/sac.conf" 2>&1)
-    for user in sac-controller sac-reader sac-purge; do
+    for user in sac-controller sac-reader sac-purge sac-web; do
         check_match "sysusers creates $user" "$out" "Creating user '$user'"
     done
     check_no_match "sysusers: no warning" "$out" 'ignoring|[Ff]ailed|[Ii]nvalid'
@@ -128,8 +128,9 @@ done
 certs_make
 cert_issue reader-ca hq-gate-1-in hq-gate-1-in "extendedKeyUsage=clientAuth"
 credential_key_make "$T_DIR/pki/credential.key"
+cert_issue controller-ca web localhost
 mkdir -p "$T_DIR/spool"
-for f in controller reader purge; do
+for f in controller reader purge web; do
     sed -e "s|/etc/sac/hq-gate-1-in\.|$T_DIR/pki/hq-gate-1-in.|" \
         -e "s|/etc/sac/|$T_DIR/pki/|" \
         -e "s|/var/lib/sac/reader/|$T_DIR/spool/|" \
@@ -141,6 +142,8 @@ check_exit "reader accepts its example configuration" 0 \
     "$T_BIN/sac-reader" --check-config -c "$T_DIR/reader.conf"
 check_exit "purge accepts its example configuration" 0 \
     "$T_BIN/sac-purge" --check-config -c "$T_DIR/purge.conf"
+check_exit "web accepts its example configuration" 0 \
+    "$T_BIN/sac-web" --check-config -c "$T_DIR/web.conf"
 
 # --- uninstall --------------------------------------------------------------
 
