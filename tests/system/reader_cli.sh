@@ -46,6 +46,22 @@ check_eq "a credential key that is not 64 hex digits is an error" "$rc" 2
 check_match "... saying so" "$out" "64 hexadecimal digits"
 credential_key_make "$T_DIR/credential.key.new" && mv "$T_DIR/credential.key.new" "$T_DIR/credential.key"
 
+# The reader's TLS key and a DESFire card key follow the same rule.
+chmod 644 "$T_DIR/pki/gate-1.key"
+out=$(sac-reader -c "$T_DIR/gate-1.conf" --check-config 2>&1); rc=$?
+check_eq "a world-readable TLS private key is an error" "$rc" 2
+check_match "... naming it" "$out" "gate-1.conf:6: 'private_key': private key .*gate-1.key has permissions 0644, too open"
+chmod 600 "$T_DIR/pki/gate-1.key"
+openssl rand -hex 16 >"$T_DIR/card.key"; chmod 640 "$T_DIR/card.key"
+printf 'card           = desfire\ncard_key       = %s\n' "$T_DIR/card.key" >>"$T_DIR/gate-1.conf"
+out=$(sac-reader -c "$T_DIR/gate-1.conf" --check-config 2>&1); rc=$?
+check_eq "a group-readable card key is an error" "$rc" 2
+check_match "... naming it" "$out" "'card_key': private key .*card.key has permissions 0640, too open"
+chmod 600 "$T_DIR/card.key"
+check_exit "card = desfire with a private 32-digit card key checks out" 0 \
+    sac-reader -c "$T_DIR/gate-1.conf" --check-config
+sed -i '/^card/d' "$T_DIR/gate-1.conf"
+
 # A key that does not belong to the certificate makes the TLS context unusable.
 cert_issue reader-ca other other
 sed -i "s|$T_DIR/pki/gate-1.key|$T_DIR/pki/other.key|" "$T_DIR/gate-1.conf"
