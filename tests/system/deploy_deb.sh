@@ -259,8 +259,9 @@ run_guide_command() {
         return
     fi
     if [[ $user == root && $cmd == "systemctl disable --now "* ]]; then
-        SPOOL_BYTES=$(stat -c %s /var/lib/sac/reader/hq-gate-1-in.spool 2>/dev/null)
         d_stop_daemons
+        # After the stop: a reader compacts its spool as it exits.
+        SPOOL_BYTES=$(stat -c %s /var/lib/sac/reader/hq-gate-1-in.spool 2>/dev/null)
         ok "$cmd (daemons stopped)"
         return
     fi
