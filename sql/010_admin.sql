@@ -97,35 +97,46 @@ $$;
 REVOKE ALL ON FUNCTION sac.reader_add(text, text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sac.reader_add(text, text, text, text) TO sac_admin;
 
--- Disables a reader: the controller refuses it from its next connection and
--- closes a live one (it polls sac.readers; the notification lets it act at
--- once).  Disabling a disabled reader changes nothing and succeeds.
-CREATE FUNCTION sac.reader_disable(p_id text)
+-- Sets a reader's enabled flag and audits it as ACTION; the two functions
+-- below are the callers.  Owner only: it runs inside their SECURITY DEFINER.
+CREATE FUNCTION sac.reader_set_enabled(p_id text, p_enabled boolean, p_action text)
 RETURNS TABLE (id text, site text, direction text, zone text, enabled boolean)
 LANGUAGE plpgsql
-SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-SET lock_timeout = '1s'
 AS $$
 DECLARE
     v_id sac.ident := sac.require_ident('reader id', p_id);
     v_site text;
 BEGIN
-    UPDATE sac.readers r SET enabled = false
+    UPDATE sac.readers r SET enabled = p_enabled
         FROM sac.sites s
         WHERE r.id = v_id AND s.id = r.site_id
         RETURNING s.name INTO v_site;
     IF v_site IS NULL THEN
         RAISE EXCEPTION 'unknown reader %', v_id USING ERRCODE = 'no_data_found';
     END IF;
-    PERFORM pg_notify('sac_reader_disabled', v_id);
-    PERFORM audit.record('reader_disable', 'allowed', v_site, NULL, NULL, 'reader ' || v_id);
+    IF NOT p_enabled THEN
+        PERFORM pg_notify('sac_reader_disabled', v_id);
+    END IF;
+    PERFORM audit.record(p_action, 'allowed', v_site, NULL, NULL, 'reader ' || v_id);
     RETURN QUERY
         SELECT r.id::text, s.name::text, r.direction, r.zone::text, r.enabled
         FROM sac.readers r JOIN sac.sites s ON s.id = r.site_id
         WHERE r.id = v_id;
 END
 $$;
+REVOKE ALL ON FUNCTION sac.reader_set_enabled(text, boolean, text) FROM PUBLIC;
+
+-- Disables a reader: the controller refuses it from its next connection and
+-- closes a live one (it polls sac.readers; the notification lets it act at
+-- once).  Disabling a disabled reader changes nothing and succeeds.
+CREATE FUNCTION sac.reader_disable(p_id text)
+RETURNS TABLE (id text, site text, direction text, zone text, enabled boolean)
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET lock_timeout = '1s'
+AS $$ SELECT * FROM sac.reader_set_enabled(p_id, false, 'reader_disable') $$;
 REVOKE ALL ON FUNCTION sac.reader_disable(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sac.reader_disable(text) TO sac_admin;
 
@@ -133,29 +144,11 @@ GRANT EXECUTE ON FUNCTION sac.reader_disable(text) TO sac_admin;
 -- connection.  Enabling an enabled reader changes nothing and succeeds.
 CREATE FUNCTION sac.reader_enable(p_id text)
 RETURNS TABLE (id text, site text, direction text, zone text, enabled boolean)
-LANGUAGE plpgsql
+LANGUAGE sql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET lock_timeout = '1s'
-AS $$
-DECLARE
-    v_id sac.ident := sac.require_ident('reader id', p_id);
-    v_site text;
-BEGIN
-    UPDATE sac.readers r SET enabled = true
-        FROM sac.sites s
-        WHERE r.id = v_id AND s.id = r.site_id
-        RETURNING s.name INTO v_site;
-    IF v_site IS NULL THEN
-        RAISE EXCEPTION 'unknown reader %', v_id USING ERRCODE = 'no_data_found';
-    END IF;
-    PERFORM audit.record('reader_enable', 'allowed', v_site, NULL, NULL, 'reader ' || v_id);
-    RETURN QUERY
-        SELECT r.id::text, s.name::text, r.direction, r.zone::text, r.enabled
-        FROM sac.readers r JOIN sac.sites s ON s.id = r.site_id
-        WHERE r.id = v_id;
-END
-$$;
+AS $$ SELECT * FROM sac.reader_set_enabled(p_id, true, 'reader_enable') $$;
 REVOKE ALL ON FUNCTION sac.reader_enable(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sac.reader_enable(text) TO sac_admin;
 
