@@ -80,6 +80,7 @@ struct ingest {
 
 	/* Owned by the database thread. */
 	PGconn *db;
+	bool prepared; /* INGEST_STATEMENT is prepared on db */
 	bool outage;
 	int64_t outage_since_ms;
 	struct backoff backoff;
@@ -190,6 +191,7 @@ static void ingest_note_outage(struct ingest *ig, const char *why)
 	ig->next_connect_ms = now + backoff_failed(&ig->backoff);
 	PQfinish(ig->db);
 	ig->db = NULL;
+	ig->prepared = false;
 }
 
 /* Connects if needed and due.  Returns true when a connection is usable. */
@@ -201,6 +203,7 @@ static bool ingest_connect(struct ingest *ig)
 		return true;
 	if (daemon_monotonic_ms() < ig->next_connect_ms)
 		return false;
+	ig->prepared = false;
 	ig->db = db_connect(ig->conninfo, "sac-controller", err, sizeof(err));
 	if (ig->db == NULL) {
 		ingest_note_outage(ig, err);
@@ -274,6 +277,30 @@ static const char *ingest_broken_id(const char *id)
 }
 #endif
 
+/* The batch statement, prepared once per connection: parsed and planned
+ * once, not at every batch. */
+#define INGEST_STATEMENT "sac_ingest"
+#define INGEST_SQL \
+	"SELECT ord, verdict FROM sac.ingest($1::text[], $2::uuid[], $3::bigint[], $4::bytea[])"
+
+/* Prepares INGEST_STATEMENT on a new connection.  Returns 0, or as
+ * ingest_batch does: 1 to retry (the connection failed), -1 when refused. */
+static int ingest_prepare(struct ingest *ig)
+{
+	PGresult *res;
+	int ret = 0;
+
+	if (ig->prepared)
+		return 0;
+	res = PQprepare(ig->db, INGEST_STATEMENT, INGEST_SQL, 4, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		ret = ingest_failed(ig, res, "preparing the batch statement") ? 1 : -1;
+	else
+		ig->prepared = true;
+	PQclear(res);
+	return ret;
+}
+
 #if SAC_BROKEN(ack_before_commit)
 /* Test build only (common/testbreak.h): every event of the batch is
  * acknowledged, and only then, a while later, stored. */
@@ -342,14 +369,15 @@ static int ingest_batch(struct ingest *ig, const struct ingest_event *batch, siz
 	ingest_broken_ack_early(ig, batch, n);
 #endif
 	started = daemon_monotonic_ms();
+	ret = ingest_prepare(ig);
+	if (ret != 0)
+		goto out;
+	ret = -1;
 	values[0] = readers.p;
 	values[1] = ids.p;
 	values[2] = times.p;
 	values[3] = creds.p;
-	res = PQexecParams(ig->db,
-			   "SELECT ord, verdict FROM sac.ingest($1::text[], $2::uuid[], "
-			   "$3::bigint[], $4::bytea[])",
-			   4, NULL, values, NULL, NULL, 0);
+	res = PQexecPrepared(ig->db, INGEST_STATEMENT, 4, values, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		const char *state = db_sqlstate(res);
 
