@@ -1,8 +1,10 @@
 /*
  * ingest — see ingest.h.  The network thread appends to queues under one
- * mutex; this thread takes a batch, calls sac.ingest with four array
- * parameters (text form, built from validated protocol fields only), and
- * posts one result per event.
+ * mutex; each worker thread takes a batch from its own queue, calls
+ * sac.ingest with four array parameters (text form, built from validated
+ * protocol fields only) on its own connection, and posts one result per
+ * event.  An event goes to the worker its credential hashes to, so that
+ * one badge's events are stored in the order they came, by one worker.
  */
 #include "ingest.h"
 
@@ -55,37 +57,52 @@ struct buf {
 	bool failed;
 };
 
-struct ingest {
+struct ingest;
+
+/* One database connection and the thread that owns it.  Worker 0 also
+ * greets readers and marks them seen. */
+struct ingest_worker {
+	struct ingest *ig;
+	unsigned index;
 	pthread_t thread;
-	bool thread_started;
-	pthread_mutex_t lock;
+	bool started;
 	pthread_cond_t wake;
+	struct ingest_vec events; /* struct ingest_event; under ig->lock */
+
+	/* Owned by the worker thread. */
+	PGconn *db;
+	bool prepared;		/* INGEST_STATEMENT is prepared on db */
+	unsigned db_generation; /* ig->generation when db was connected */
+	int64_t next_seen_ms;	/* worker 0 */
+};
+
+struct ingest {
+	pthread_mutex_t lock;
 	int event_fd;
 	char *conninfo;
 	char *controller_name;
+	struct ingest_worker workers[INGEST_WORKERS];
 
 	/* Under lock. */
-	struct ingest_vec events;  /* struct ingest_event, appended by the network thread */
-	struct ingest_vec hellos;  /* struct ingest_hello */
+	struct ingest_vec hellos;  /* struct ingest_hello (worker 0) */
 	struct ingest_vec results; /* struct ingest_result */
 	char **connected;
 	size_t connected_count;
 	size_t in_flight;
 	bool stop;
 	int64_t stop_deadline_ms;
+	/* One outage for all workers: logged once, one connection attempt at a
+	 * time after backoff.  generation counts outages: a connection made
+	 * before the last one began is stale and replaced without a word. */
+	bool outage;
+	int64_t outage_since_ms;
+	unsigned generation;
+	struct backoff backoff;
+	int64_t next_connect_ms;
 
 	/* The listener thread: its own connection, LISTEN sac_reader_disabled. */
 	pthread_t listener;
 	bool listener_started;
-
-	/* Owned by the database thread. */
-	PGconn *db;
-	bool prepared; /* INGEST_STATEMENT is prepared on db */
-	bool outage;
-	int64_t outage_since_ms;
-	struct backoff backoff;
-	int64_t next_connect_ms;
-	int64_t next_seen_ms;
 };
 
 static int ingest_vec_push(struct ingest_vec *v, const void *item)
@@ -168,11 +185,26 @@ static void ingest_post_locked(struct ingest *ig, const struct ingest_result *r)
 		log_warn("eventfd write");
 }
 
-static void ingest_note_outage(struct ingest *ig, const char *why)
+static void ingest_drop_connection(struct ingest_worker *w)
 {
-	int64_t now = daemon_monotonic_ms();
+	PQfinish(w->db);
+	w->db = NULL;
+	w->prepared = false;
+}
 
-	if (!ig->outage) {
+/* Called when w could not connect, or its connection failed under a
+ * statement.  A connection older than the last outage was expected to fail
+ * and is replaced at once; anything else starts an outage, logged once for
+ * all workers, and schedules the next attempt after backoff. */
+static void ingest_note_outage(struct ingest_worker *w, const char *why)
+{
+	struct ingest *ig = w->ig;
+	int64_t now = daemon_monotonic_ms();
+	bool stale = w->db != NULL && w->db_generation != ig->generation;
+
+	ingest_drop_connection(w);
+	pthread_mutex_lock(&ig->lock);
+	if (!stale && !ig->outage) {
 		char clean[300];
 		size_t len;
 
@@ -186,50 +218,63 @@ static void ingest_note_outage(struct ingest *ig, const char *why)
 		log_error("database unavailable, holding events until it returns: %s", clean);
 		ig->outage = true;
 		ig->outage_since_ms = now;
+		ig->generation++;
 		backoff_reset(&ig->backoff);
 	}
-	ig->next_connect_ms = now + backoff_failed(&ig->backoff);
-	PQfinish(ig->db);
-	ig->db = NULL;
-	ig->prepared = false;
+	if (!stale)
+		ig->next_connect_ms = now + backoff_failed(&ig->backoff);
+	pthread_mutex_unlock(&ig->lock);
 }
 
 /* Connects if needed and due.  Returns true when a connection is usable. */
-static bool ingest_connect(struct ingest *ig)
+static bool ingest_connect(struct ingest_worker *w)
 {
+	struct ingest *ig = w->ig;
 	char err[512];
+	unsigned generation;
 
-	if (ig->db != NULL)
+	pthread_mutex_lock(&ig->lock);
+	generation = ig->generation;
+	pthread_mutex_unlock(&ig->lock);
+	if (w->db != NULL && w->db_generation != generation)
+		ingest_drop_connection(w); /* made before the last outage */
+	if (w->db != NULL)
 		return true;
-	if (daemon_monotonic_ms() < ig->next_connect_ms)
-		return false;
-	ig->prepared = false;
-	ig->db = db_connect(ig->conninfo, "sac-controller", err, sizeof(err));
-	if (ig->db == NULL) {
-		ingest_note_outage(ig, err);
+	pthread_mutex_lock(&ig->lock);
+	if (ig->outage && daemon_monotonic_ms() < ig->next_connect_ms) {
+		pthread_mutex_unlock(&ig->lock);
 		return false;
 	}
+	pthread_mutex_unlock(&ig->lock);
+	w->db = db_connect(ig->conninfo, "sac-controller", err, sizeof(err));
+	if (w->db == NULL) {
+		ingest_note_outage(w, err);
+		return false;
+	}
+	pthread_mutex_lock(&ig->lock);
+	w->db_generation = ig->generation;
 	if (ig->outage) {
 		log_notice("database reachable again after %lld s",
 			   (long long)((daemon_monotonic_ms() - ig->outage_since_ms) / 1000));
 		ig->outage = false;
-	} else {
+	} else if (w->index == 0) {
 		log_info("connected to the database");
 	}
+	pthread_mutex_unlock(&ig->lock);
 	return true;
 }
 
 /* Classifies a failed result: true when the connection (not the statement)
  * failed, in which case the connection is dropped for a reconnect. */
-static bool ingest_failed(struct ingest *ig, PGresult *res, const char *what)
+static bool ingest_failed(struct ingest_worker *w, PGresult *res, const char *what)
 {
 	const char *state = db_sqlstate(res);
 
-	if (db_is_connection_error(ig->db, res)) {
+	if (db_is_connection_error(w->db, res)) {
 		char why[300];
 
-		snprintf(why, sizeof(why), "%s: %s", what, PQerrorMessage(ig->db));
-		ingest_note_outage(ig, why);
+		snprintf(why, sizeof(why), "%s: %s", what, PQerrorMessage(w->db));
+		ingest_note_outage(w, why);
 		return true;
 	}
 	{
@@ -258,8 +303,8 @@ static enum proto_verdict ingest_parse_verdict(const char *s, bool *ok)
  * under another id, as if the ledger did not recognise a redelivery. */
 static const char *ingest_broken_id(const char *id)
 {
-	static char seen[1 << 16][PROTO_EVENT_ID_HEX + 1];
-	static char other[PROTO_EVENT_ID_HEX + 1];
+	static __thread char seen[1 << 16][PROTO_EVENT_ID_HEX + 1];
+	static __thread char other[PROTO_EVENT_ID_HEX + 1];
 	uint32_t h = 2166136261u;
 	size_t i;
 
@@ -285,18 +330,18 @@ static const char *ingest_broken_id(const char *id)
 
 /* Prepares INGEST_STATEMENT on a new connection.  Returns 0, or as
  * ingest_batch does: 1 to retry (the connection failed), -1 when refused. */
-static int ingest_prepare(struct ingest *ig)
+static int ingest_prepare(struct ingest_worker *w)
 {
 	PGresult *res;
 	int ret = 0;
 
-	if (ig->prepared)
+	if (w->prepared)
 		return 0;
-	res = PQprepare(ig->db, INGEST_STATEMENT, INGEST_SQL, 4, NULL);
+	res = PQprepare(w->db, INGEST_STATEMENT, INGEST_SQL, 4, NULL);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
-		ret = ingest_failed(ig, res, "preparing the batch statement") ? 1 : -1;
+		ret = ingest_failed(w, res, "preparing the batch statement") ? 1 : -1;
 	else
-		ig->prepared = true;
+		w->prepared = true;
 	PQclear(res);
 	return ret;
 }
@@ -326,8 +371,9 @@ static void ingest_broken_ack_early(struct ingest *ig, const struct ingest_event
 /* Runs one sac.ingest call for batch[0..n).  Returns 0 when committed and
  * answered, 1 when it must be retried (connection or transient failure),
  * -1 when the batch was refused (dropped without ACK, logged). */
-static int ingest_batch(struct ingest *ig, const struct ingest_event *batch, size_t n)
+static int ingest_batch(struct ingest_worker *w, const struct ingest_event *batch, size_t n)
 {
+	struct ingest *ig = w->ig;
 	struct buf readers = {0}, ids = {0}, times = {0}, creds = {0};
 	const char *values[4];
 	PGresult *res = NULL;
@@ -369,7 +415,7 @@ static int ingest_batch(struct ingest *ig, const struct ingest_event *batch, siz
 	ingest_broken_ack_early(ig, batch, n);
 #endif
 	started = daemon_monotonic_ms();
-	ret = ingest_prepare(ig);
+	ret = ingest_prepare(w);
 	if (ret != 0)
 		goto out;
 	ret = -1;
@@ -377,11 +423,11 @@ static int ingest_batch(struct ingest *ig, const struct ingest_event *batch, siz
 	values[1] = ids.p;
 	values[2] = times.p;
 	values[3] = creds.p;
-	res = PQexecPrepared(ig->db, INGEST_STATEMENT, 4, values, NULL, NULL, 0);
+	res = PQexecPrepared(w->db, INGEST_STATEMENT, 4, values, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		const char *state = db_sqlstate(res);
 
-		if (ingest_failed(ig, res, "storing a batch") || strncmp(state, "40", 2) == 0)
+		if (ingest_failed(w, res, "storing a batch") || strncmp(state, "40", 2) == 0)
 			ret = 1;
 		goto out;
 	}
@@ -429,8 +475,9 @@ out:
 	return ret;
 }
 
-static void ingest_hellos(struct ingest *ig, const struct ingest_hello *hellos, size_t n)
+static void ingest_hellos(struct ingest_worker *w, const struct ingest_hello *hellos, size_t n)
 {
+	struct ingest *ig = w->ig;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -442,11 +489,11 @@ static void ingest_hellos(struct ingest *ig, const struct ingest_hello *hellos, 
 		r.kind = INGEST_RESULT_HELLO;
 		r.peer = hellos[i].peer;
 		r.hello = INGEST_HELLO_UNAVAILABLE;
-		if (ingest_connect(ig)) {
-			res = PQexecParams(ig->db, "SELECT sac.reader_hello($1)", 1, NULL, values, NULL,
+		if (ingest_connect(w)) {
+			res = PQexecParams(w->db, "SELECT sac.reader_hello($1)", 1, NULL, values, NULL,
 					   NULL, 0);
 			if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-				(void)ingest_failed(ig, res, "greeting a reader");
+				(void)ingest_failed(w, res, "greeting a reader");
 			} else if (PQntuples(res) == 1 && PQnfields(res) == 1) {
 				const char *a = PQgetvalue(res, 0, 0);
 
@@ -462,8 +509,9 @@ static void ingest_hellos(struct ingest *ig, const struct ingest_hello *hellos, 
 	}
 }
 
-static void ingest_readers_seen(struct ingest *ig)
+static void ingest_readers_seen(struct ingest_worker *w)
 {
+	struct ingest *ig = w->ig;
 	struct buf ids = {0};
 	const char *values[2];
 	PGresult *res = NULL;
@@ -481,10 +529,10 @@ static void ingest_readers_seen(struct ingest *ig)
 	buf_adds(&ids, "}");
 	values[0] = ids.p;
 	values[1] = ig->controller_name;
-	res = PQexecParams(ig->db, "SELECT reader_id, enabled FROM sac.readers_seen($1::text[], $2)", 2,
+	res = PQexecParams(w->db, "SELECT reader_id, enabled FROM sac.readers_seen($1::text[], $2)", 2,
 			   NULL, values, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		(void)ingest_failed(ig, res, "marking readers seen");
+		(void)ingest_failed(w, res, "marking readers seen");
 		goto out;
 	}
 	if (PQnfields(res) != 2)
@@ -506,7 +554,7 @@ out:
 	free(ids.p);
 }
 
-static void ingest_wait_locked(struct ingest *ig, int64_t ms)
+static void ingest_wait_locked(struct ingest_worker *w, int64_t ms)
 {
 	struct timespec ts;
 
@@ -517,14 +565,15 @@ static void ingest_wait_locked(struct ingest *ig, int64_t ms)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000;
 	}
-	pthread_cond_timedwait(&ig->wake, &ig->lock, &ts);
+	pthread_cond_timedwait(&w->wake, &w->ig->lock, &ts);
 }
 
 /* Stores batch[0..n): true when it is done with (committed and answered,
  * or refused and dropped), false when it must be tried again. */
-static bool ingest_store(struct ingest *ig, const struct ingest_event *batch, size_t n)
+static bool ingest_store(struct ingest_worker *w, const struct ingest_event *batch, size_t n)
 {
-	int r = ingest_batch(ig, batch, n);
+	struct ingest *ig = w->ig;
+	int r = ingest_batch(w, batch, n);
 	size_t i;
 
 	if (r > 0)
@@ -543,19 +592,36 @@ static bool ingest_store(struct ingest *ig, const struct ingest_event *batch, si
 	return true;
 }
 
+/* True when worker w has something to do now (called with the lock held). */
+static bool ingest_has_work_locked(const struct ingest_worker *w, size_t batch_n, int64_t now)
+{
+	const struct ingest *ig = w->ig;
+
+	if (ig->stop || batch_n > 0 || w->events.count > 0)
+		return true;
+	return w->index == 0 && (ig->hellos.count > 0 || now >= w->next_seen_ms);
+}
+
+/* How long worker w may sleep with nothing to do. */
+static int64_t ingest_idle_ms(const struct ingest_worker *w, int64_t now)
+{
+	return w->index == 0 ? w->next_seen_ms - now : INGEST_SEEN_INTERVAL_MS;
+}
+
 static void *ingest_main(void *arg)
 {
-	struct ingest *ig = arg;
+	struct ingest_worker *w = arg;
+	struct ingest *ig = w->ig;
 	struct ingest_event *batch = calloc(INGEST_BATCH_MAX, sizeof(*batch));
 	size_t batch_n = 0;
 
 	if (batch == NULL) {
-		log_error("out of memory starting the database thread");
+		log_error("out of memory starting a database thread");
 		return NULL;
 	}
-	ig->next_seen_ms = daemon_monotonic_ms() + INGEST_SEEN_INTERVAL_MS;
+	w->next_seen_ms = daemon_monotonic_ms() + INGEST_SEEN_INTERVAL_MS;
 	/* Connect now, so that a wrong conninfo shows in the log at start. */
-	(void)ingest_connect(ig);
+	(void)ingest_connect(w);
 	for (;;) {
 		struct ingest_hello *hellos = NULL;
 		size_t hello_n = 0;
@@ -564,22 +630,21 @@ static void *ingest_main(void *arg)
 		bool give_up;
 
 		pthread_mutex_lock(&ig->lock);
-		while (!ig->stop && batch_n == 0 && ig->events.count == 0 && ig->hellos.count == 0 &&
-		       now < ig->next_seen_ms) {
-			ingest_wait_locked(ig, ig->next_seen_ms - now);
+		while (!ingest_has_work_locked(w, batch_n, now)) {
+			ingest_wait_locked(w, ingest_idle_ms(w, now));
 			now = daemon_monotonic_ms();
 		}
 		give_up = ig->stop &&
-			  (now >= ig->stop_deadline_ms || (batch_n == 0 && ig->events.count == 0));
+			  (now >= ig->stop_deadline_ms || (batch_n == 0 && w->events.count == 0));
 		if (batch_n == 0 && !give_up) {
-			batch_n = ig->events.count < INGEST_BATCH_MAX ? ig->events.count
-								      : INGEST_BATCH_MAX;
+			batch_n = w->events.count < INGEST_BATCH_MAX ? w->events.count
+								     : INGEST_BATCH_MAX;
 			if (batch_n > 0) {
-				memcpy(batch, ingest_vec_at(&ig->events, 0), batch_n * sizeof(*batch));
-				ingest_vec_drop_front(&ig->events, batch_n);
+				memcpy(batch, ingest_vec_at(&w->events, 0), batch_n * sizeof(*batch));
+				ingest_vec_drop_front(&w->events, batch_n);
 			}
 		}
-		if (ig->hellos.count > 0) {
+		if (w->index == 0 && ig->hellos.count > 0) {
 			hello_n = ig->hellos.count;
 			hellos = malloc(hello_n * sizeof(*hellos));
 			if (hellos != NULL) {
@@ -590,7 +655,7 @@ static void *ingest_main(void *arg)
 				hello_n = 0;
 			}
 		}
-		left = batch_n + ig->events.count;
+		left = batch_n + w->events.count;
 		pthread_mutex_unlock(&ig->lock);
 		if (give_up) {
 			if (left > 0)
@@ -601,34 +666,33 @@ static void *ingest_main(void *arg)
 			break;
 		}
 
-		ingest_hellos(ig, hellos, hello_n);
+		ingest_hellos(w, hellos, hello_n);
 		free(hellos);
 
-		if (batch_n > 0 && ingest_connect(ig) && ingest_store(ig, batch, batch_n)) {
+		if (batch_n > 0 && ingest_connect(w) && ingest_store(w, batch, batch_n)) {
 			/* Done with these credentials. */
 			secret_wipe(batch, batch_n * sizeof(*batch));
 			batch_n = 0;
 		}
-		if (daemon_monotonic_ms() >= ig->next_seen_ms) {
-			if (ingest_connect(ig))
-				ingest_readers_seen(ig);
-			ig->next_seen_ms = daemon_monotonic_ms() + INGEST_SEEN_INTERVAL_MS;
+		if (w->index == 0 && daemon_monotonic_ms() >= w->next_seen_ms) {
+			if (ingest_connect(w))
+				ingest_readers_seen(w);
+			w->next_seen_ms = daemon_monotonic_ms() + INGEST_SEEN_INTERVAL_MS;
 		}
 		/* Down: wait for the next attempt rather than spin on the batch. */
-		if (ig->db == NULL && batch_n > 0) {
+		if (w->db == NULL && batch_n > 0) {
 			pthread_mutex_lock(&ig->lock);
 			if (!ig->stop || daemon_monotonic_ms() < ig->stop_deadline_ms) {
 				int64_t wait = ig->next_connect_ms - daemon_monotonic_ms();
 
 				if (wait > 0)
-					ingest_wait_locked(ig, wait);
+					ingest_wait_locked(w, wait);
 			}
 			pthread_mutex_unlock(&ig->lock);
 		}
 	}
 	free(batch);
-	PQfinish(ig->db);
-	ig->db = NULL;
+	ingest_drop_connection(w);
 	return NULL;
 }
 
@@ -744,6 +808,7 @@ struct ingest *ingest_start(const char *conninfo, const char *controller_name)
 {
 	struct ingest *ig = calloc(1, sizeof(*ig));
 	pthread_condattr_t attr;
+	unsigned i;
 
 	if (ig == NULL)
 		return NULL;
@@ -752,23 +817,33 @@ struct ingest *ingest_start(const char *conninfo, const char *controller_name)
 	pthread_mutex_init(&ig->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&ig->wake, &attr);
+	for (i = 0; i < INGEST_WORKERS; i++) {
+		struct ingest_worker *w = &ig->workers[i];
+
+		w->ig = ig;
+		w->index = i;
+		w->events.size = sizeof(struct ingest_event);
+		pthread_cond_init(&w->wake, &attr);
+	}
 	pthread_condattr_destroy(&attr);
-	ig->events.size = sizeof(struct ingest_event);
 	ig->hellos.size = sizeof(struct ingest_hello);
 	ig->results.size = sizeof(struct ingest_result);
 	ig->conninfo = strdup(conninfo);
 	ig->controller_name = strdup(controller_name);
 	ig->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (ig->conninfo == NULL || ig->controller_name == NULL || ig->event_fd < 0) {
-		log_err("starting the database thread");
+		log_err("starting the database threads");
 		goto fail;
 	}
-	if (pthread_create(&ig->thread, NULL, ingest_main, ig) != 0) {
-		log_error("cannot start the database thread");
-		goto fail;
+	for (i = 0; i < INGEST_WORKERS; i++) {
+		struct ingest_worker *w = &ig->workers[i];
+
+		if (pthread_create(&w->thread, NULL, ingest_main, w) != 0) {
+			log_error("cannot start a database thread");
+			goto fail;
+		}
+		w->started = true;
 	}
-	ig->thread_started = true;
 	if (pthread_create(&ig->listener, NULL, ingest_listen_main, ig) != 0) {
 		log_error("cannot start the database listener thread");
 		goto fail;
@@ -786,17 +861,21 @@ void ingest_stop(struct ingest *ig, int64_t grace_ms)
 
 	if (ig == NULL)
 		return;
-	if (ig->thread_started) {
-		pthread_mutex_lock(&ig->lock);
-		ig->stop = true;
-		ig->stop_deadline_ms = daemon_monotonic_ms() + grace_ms;
-		pthread_cond_signal(&ig->wake);
-		pthread_mutex_unlock(&ig->lock);
-		pthread_join(ig->thread, NULL);
-	}
+	pthread_mutex_lock(&ig->lock);
+	ig->stop = true;
+	ig->stop_deadline_ms = daemon_monotonic_ms() + grace_ms;
+	for (i = 0; i < INGEST_WORKERS; i++)
+		pthread_cond_signal(&ig->workers[i].wake);
+	pthread_mutex_unlock(&ig->lock);
+	for (i = 0; i < INGEST_WORKERS; i++)
+		if (ig->workers[i].started)
+			pthread_join(ig->workers[i].thread, NULL);
 	if (ig->listener_started)
 		pthread_join(ig->listener, NULL);
-	ingest_vec_free(&ig->events);
+	for (i = 0; i < INGEST_WORKERS; i++) {
+		ingest_vec_free(&ig->workers[i].events);
+		pthread_cond_destroy(&ig->workers[i].wake);
+	}
 	ingest_vec_free(&ig->hellos);
 	ingest_vec_free(&ig->results);
 	for (i = 0; i < ig->connected_count; i++)
@@ -804,7 +883,6 @@ void ingest_stop(struct ingest *ig, int64_t grace_ms)
 	free(ig->connected);
 	if (ig->event_fd >= 0)
 		close(ig->event_fd);
-	pthread_cond_destroy(&ig->wake);
 	pthread_mutex_destroy(&ig->lock);
 	free(ig->conninfo);
 	free(ig->controller_name);
@@ -816,9 +894,26 @@ int ingest_wakeup_fd(const struct ingest *ig)
 	return ig->event_fd;
 }
 
+/* The worker for a credential (hex of an HMAC: its first byte is uniform). */
+static unsigned ingest_shard(const char *credential_hex)
+{
+	unsigned byte = 0;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		char c = credential_hex[k];
+
+		byte = byte * 16 + (unsigned)(c >= 'a'	 ? c - 'a' + 10
+					      : c >= 'A' ? c - 'A' + 10
+							 : c - '0');
+	}
+	return byte % INGEST_WORKERS;
+}
+
 int ingest_queue_event(struct ingest *ig, struct ingest_peer peer, const char *reader_id,
 		       const struct proto_msg *event)
 {
+	struct ingest_worker *w;
 	struct ingest_event e;
 	int ret;
 
@@ -828,14 +923,15 @@ int ingest_queue_event(struct ingest *ig, struct ingest_peer peer, const char *r
 	memcpy(e.event_id, event->event_id, sizeof(e.event_id));
 	memcpy(e.credential, event->credential, sizeof(e.credential));
 	e.unix_ms = event->unix_ms;
+	w = &ig->workers[ingest_shard(e.credential)];
 	pthread_mutex_lock(&ig->lock);
-	ret = ingest_vec_push(&ig->events, &e);
+	ret = ingest_vec_push(&w->events, &e);
 	if (ret == 0) {
 		ig->in_flight++;
-		/* Wake the thread only when it is idle; otherwise it picks the
-		 * event up with the next batch. */
-		if (ig->events.count == 1)
-			pthread_cond_signal(&ig->wake);
+		/* Wake the worker only when it is idle; otherwise it picks the
+		 * event up with its next batch. */
+		if (w->events.count == 1)
+			pthread_cond_signal(&w->wake);
 	}
 	pthread_mutex_unlock(&ig->lock);
 	secret_wipe(e.credential, sizeof(e.credential));
@@ -853,7 +949,7 @@ int ingest_queue_hello(struct ingest *ig, struct ingest_peer peer, const char *r
 	pthread_mutex_lock(&ig->lock);
 	ret = ingest_vec_push(&ig->hellos, &h);
 	if (ret == 0)
-		pthread_cond_signal(&ig->wake);
+		pthread_cond_signal(&ig->workers[0].wake);
 	pthread_mutex_unlock(&ig->lock);
 	return ret;
 }

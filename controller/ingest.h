@@ -1,19 +1,23 @@
 /*
- * ingest — the controller's database side: one thread that owns the libpq
- * connection and turns everything the network side queues into SQL calls of
- * sql/020_ingest.sql.
+ * ingest — the controller's database side: INGEST_WORKERS threads, each
+ * owning one libpq connection, turn everything the network side queues into
+ * SQL calls of sql/020_ingest.sql.
  *
- * Group commit: events queued from all connections while a batch is in
- * flight form the next batch, one sac.ingest call (= one transaction) of at
+ * An event goes to the worker its credential hashes to: one badge's events
+ * are stored by one worker, in the order they came, while another worker's
+ * batch is in flight — an event seldom waits for a commit that is not its
+ * own, and the database's group commit takes both transactions' WAL in one
+ * flush.  Group commit per worker: events queued while its batch is in
+ * flight form its next batch, one sac.ingest call (= one transaction) of at
  * most INGEST_BATCH_MAX events.  A verdict is handed back only after the
  * call returned, i.e. after COMMIT.  When the database is unreachable or a
  * batch fails with a connection error, the events stay queued and are sent
- * again after a reconnect (with backoff; logged once per outage): the
- * ledger's primary key makes the retry idempotent.  Reader greetings and
- * the periodic "readers seen" update go through the same thread.  A second
- * thread LISTENs on its own connection for sac_reader_disabled, so that a
- * reader disabled with sacctl is closed at once (the periodic update is the
- * fallback when a notification is missed).
+ * again after a reconnect (with backoff; one outage for all workers, logged
+ * once): the ledger's primary key makes the retry idempotent.  Reader
+ * greetings and the periodic "readers seen" update go through worker 0.  A
+ * further thread LISTENs on its own connection for sac_reader_disabled, so
+ * that a reader disabled with sacctl is closed at once (the periodic update
+ * is the fallback when a notification is missed).
  *
  * It does no network I/O towards readers and never logs a credential.
  * Results are collected by the network thread with ingest_take_results()
@@ -29,6 +33,7 @@
 #include "proto.h"
 
 #define INGEST_BATCH_MAX 4096
+#define INGEST_WORKERS 2
 
 /* Identifies a connection across fd reuse: the fd and a serial number. */
 struct ingest_peer {
@@ -59,14 +64,14 @@ struct ingest_result {
 
 struct ingest;
 
-/* Starts the database thread for conninfo; it connects in the background.
+/* Starts the database threads for conninfo; it connects in the background.
  * controller_name is recorded as readers' last_controller.  NULL on failure
  * to start (logged). */
 struct ingest *ingest_start(const char *conninfo, const char *controller_name);
 
-/* Asks the thread to finish: every event queued so far is committed first
+/* Asks the threads to finish: every event queued so far is committed first
  * (or, while the database stays unreachable, given up after grace_ms), then
- * the thread exits and all memory is freed.  Accepts NULL. */
+ * the threads exit and all memory is freed.  Accepts NULL. */
 void ingest_stop(struct ingest *ig, int64_t grace_ms);
 
 /* An fd that becomes readable when results are waiting. */

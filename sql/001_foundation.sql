@@ -200,12 +200,20 @@ BEGIN
     IF to_regclass('access.' || rel) IS NOT NULL THEN
         RETURN;
     END IF;
-    -- Two sessions may race to create the same hour: serialise on it.
+    -- Two sessions (two controllers, or two of a controller's connections)
+    -- may race to create the same hour: serialise on it.  The loser's
+    -- catalog view may predate the winner's commit (an advisory lock does
+    -- not refresh it), so "already exists" is the other way to learn that
+    -- the hour is there.
     PERFORM pg_advisory_xact_lock(7302, extract(epoch FROM h)::integer);
     IF to_regclass('access.' || rel) IS NULL THEN
-        EXECUTE format('CREATE TABLE access.%I PARTITION OF access.events '
-                       'FOR VALUES FROM (%L) TO (%L)', rel, h, h + interval '1 hour');
-        PERFORM access.no_statistics(('access.' || rel)::regclass);
+        BEGIN
+            EXECUTE format('CREATE TABLE access.%I PARTITION OF access.events '
+                           'FOR VALUES FROM (%L) TO (%L)', rel, h, h + interval '1 hour');
+            PERFORM access.no_statistics(('access.' || rel)::regclass);
+        EXCEPTION WHEN duplicate_table THEN
+            NULL;
+        END;
     END IF;
 END
 $$;
