@@ -25,12 +25,15 @@ CFLAGS  ?= -O2 -g
 HARDEN_CFLAGS  := -fstack-protector-strong -fPIE \
                   $(if $(filter -O1 -O2 -O3 -Os -Og -Ofast,$(CFLAGS)),-D_FORTIFY_SOURCE=2)
 HARDEN_LDFLAGS := -pie -Wl,-z,relro,-z,now
+# Only the libraries a program calls are loaded when it starts (sacctl, run
+# once per command, does not load libsystemd and its dependencies).
+LINK_LDFLAGS := -Wl,--as-needed
 # -I.: tests, fuzz targets and benchmarks include a program's header by its
 # path in the tree ("reader/spool.h"), the name the dependency files record.
 ALL_CFLAGS = -std=gnu11 $(CPPFLAGS) $(CFLAGS) $(HARDEN_CFLAGS) $(WARN) -D_GNU_SOURCE \
              -DSAC_VERSION='"$(VERSION)"' \
              -Icommon -I. $(PKG_CFLAGS) $(EXTRA_CFLAGS)
-ALL_LDFLAGS = $(CFLAGS) $(HARDEN_LDFLAGS) $(EXTRA_CFLAGS) $(LDFLAGS)
+ALL_LDFLAGS = $(CFLAGS) $(HARDEN_LDFLAGS) $(LINK_LDFLAGS) $(EXTRA_CFLAGS) $(LDFLAGS)
 LDLIBS  = $(PKG_LIBS) -lpthread
 
 B ?= build

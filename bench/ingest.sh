@@ -17,6 +17,9 @@ source tests/lib.sh
 CTL_BENCH=${SAC_BENCH_BIN:-$PWD/build/bench/ingest}
 RUNS=${BENCH_RUNS:-3}
 DURATION=${BENCH_SECONDS:-10}
+# BENCH_PARTS: which measurements (bench/compare.sh runs "fixed sat").
+PARTS=" ${BENCH_PARTS:-fixed sat copy idle} "
+part() { [[ $PARTS == *" $1 "* ]]; }
 
 [ -x "$SAC_BIN/sac-controller" ] && [ -x "$CTL_BENCH" ] || { echo "build first: make all"; exit 2; }
 
@@ -56,8 +59,13 @@ client load --conns 20 --rate 1000 --duration 3 --window 64 >/dev/null 2>&1 # wa
 
 : >"$T_DIR/fixed"; : >"$T_DIR/sat"; : >"$T_DIR/copy"
 for run in $(seq 1 "$RUNS"); do
-    client load --conns 50 --rate 1000 --duration "$DURATION" --window 64 2>/dev/null | grep '^sent' >>"$T_DIR/fixed"
-    client load --conns 50 --rate 0 --duration "$DURATION" --window 128 2>/dev/null | grep '^sent' >>"$T_DIR/sat"
+    if part fixed; then
+        client load --conns 50 --rate 1000 --duration "$DURATION" --window 64 2>/dev/null | grep '^sent' >>"$T_DIR/fixed"
+    fi
+    if part sat; then
+        client load --conns 50 --rate 0 --duration "$DURATION" --window 128 2>/dev/null | grep '^sent' >>"$T_DIR/sat"
+    fi
+    part copy || continue
     rows=500000
     sql -c "TRUNCATE public.copy_events"
     sql -c "COPY (SELECT now() - (i % 3000) * interval '1 second', 'bench-in', md5(i::text || random()::text)::uuid, now(), 'G', 1, 'i', 'lobby' FROM generate_series(1, $rows) i) TO STDOUT" >"$T_DIR/copy.txt"
@@ -73,13 +81,16 @@ sat_rate=$(field events_per_s <"$T_DIR/sat" | median)
 sat_p50=$(field p50_ms <"$T_DIR/sat" | median)
 sat_p99=$(field p99_ms <"$T_DIR/sat" | median)
 copy_rate=$(median <"$T_DIR/copy")
-echo "fixed load 1000/s, 50 connections: achieved ${fixed_rate} events/s, tap-to-ACK p50 ${fixed_p50} ms, p99 ${fixed_p99} ms"
-echo "saturation, 50 connections x window 128: ${sat_rate} events/s (p50 ${sat_p50} ms, p99 ${sat_p99} ms)"
-echo "raw COPY text, 500k rows, same columns and primary key: ${copy_rate} rows/s"
-echo "ratio controller / COPY: $(awk -v a="$sat_rate" -v b="$copy_rate" 'BEGIN {printf "%.2f", a / b}')"
-echo "per-run: fixed=[$(field p99_ms <"$T_DIR/fixed" | paste -sd' ')] p99 ms; saturation=[$(field events_per_s <"$T_DIR/sat" | paste -sd' ')] ev/s; copy=[$(paste -sd' ' "$T_DIR/copy")] rows/s"
-sql -c "SELECT 'presence rows: ' || count(*) FROM access.presence"
+part fixed && echo "fixed load 1000/s, 50 connections: achieved ${fixed_rate} events/s, tap-to-ACK p50 ${fixed_p50} ms, p99 ${fixed_p99} ms"
+part sat && echo "saturation, 50 connections x window 128: ${sat_rate} events/s (p50 ${sat_p50} ms, p99 ${sat_p99} ms)"
+if part copy; then
+    echo "raw COPY text, 500k rows, same columns and primary key: ${copy_rate} rows/s"
+    echo "ratio controller / COPY: $(awk -v a="$sat_rate" -v b="$copy_rate" 'BEGIN {printf "%.2f", a / b}')"
+    echo "per-run: fixed=[$(field p99_ms <"$T_DIR/fixed" | paste -sd' ')] p99 ms; saturation=[$(field events_per_s <"$T_DIR/sat" | paste -sd' ')] ev/s; copy=[$(paste -sd' ' "$T_DIR/copy")] rows/s"
+    sql -c "SELECT 'presence rows: ' || count(*) FROM access.presence"
+fi
 
+part idle || exit 0
 echo "controller RSS, no connections: $(rss_mib) MiB"
 for n in 2000 10000; do
     client idle --conns "$n" --duration 600 >"$T_DIR/idle.$n" 2>"$T_DIR/idle.$n.err" &

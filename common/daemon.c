@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <systemd/sd-daemon.h>
 #include <time.h>
 
 volatile sig_atomic_t daemon_terminate;
@@ -50,43 +49,6 @@ int daemon_signals_install(void)
 	if (sigaction(SIGPIPE, &sa, NULL) != 0)
 		return -1;
 	return 0;
-}
-
-void daemon_notify_ready(const char *status)
-{
-	if (status != NULL)
-		sd_notifyf(0, "READY=1\nSTATUS=%s", status);
-	else
-		sd_notify(0, "READY=1");
-}
-
-void daemon_notify_stopping(void)
-{
-	sd_notify(0, "STOPPING=1");
-}
-
-void daemon_notify_reloading(void)
-{
-	sd_notify(0, "RELOADING=1");
-}
-
-void daemon_notify_status(const char *status)
-{
-	sd_notifyf(0, "STATUS=%s", status);
-}
-
-void daemon_notify_watchdog(void)
-{
-	sd_notify(0, "WATCHDOG=1");
-}
-
-uint64_t daemon_watchdog_interval_usec(void)
-{
-	uint64_t usec = 0;
-
-	if (sd_watchdog_enabled(0, &usec) <= 0)
-		return 0;
-	return usec / 2;
 }
 
 int64_t daemon_monotonic_ms(void)

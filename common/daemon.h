@@ -24,7 +24,7 @@ extern volatile sig_atomic_t daemon_reload;    /* SIGHUP */
  * and ignores SIGPIPE.  Returns 0 or -1. */
 int daemon_signals_install(void) __attribute__((warn_unused_result));
 
-/* sd_notify wrappers; no-ops without NOTIFY_SOCKET. */
+/* sd_notify wrappers (common/sdnotify.c); no-ops without NOTIFY_SOCKET. */
 void daemon_notify_ready(const char *status);
 void daemon_notify_stopping(void);
 void daemon_notify_reloading(void);
