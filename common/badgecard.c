@@ -155,6 +155,42 @@ static int badgecard_personalise(struct desfire *d, const uint8_t card_key[BADGE
 	return rc;
 }
 
+/* At card level, unauthenticated: a card master key of type DES (the
+ * factory state of real DESFire EV1/EV2/EV3 cards) that is still the
+ * factory default (zeros) becomes the AES default (zeros), from which the
+ * ordinary issue goes on.  *found says whether a DES key was there; an AES
+ * key, or settings that cannot be read, are left for the AES path.  A DES
+ * key that is not the default, or a 3K3DES key, is refused: not a blank card. */
+static int badgecard_from_des_factory(struct desfire *d, bool *found)
+{
+	static const uint8_t zero[BADGECARD_KEY_LEN];
+	uint8_t settings = 0, nkeys = 0;
+	int rc;
+
+	*found = false;
+	rc = desfire_get_key_settings(d, &settings, &nkeys);
+	if (rc == DESFIRE_REFUSED)
+		return DESFIRE_OK; /* the settings are not told: try AES */
+	if (rc != DESFIRE_OK || (nkeys & 0xC0) == 0x80)
+		return rc;
+	if ((nkeys & 0xC0) != 0x00)
+		return badgecard_internal(d, "the card master key is a 3K3DES key: not a blank card");
+	*found = true;
+	rc = desfire_authenticate_ev1(d, 0, zero, DESFIRE_CIPHER_2K3DES);
+	if (rc == DESFIRE_REFUSED && d->status == DESFIRE_ST_AUTHENTICATION_ERROR) {
+		snprintf(
+			d->why, sizeof(d->why),
+			"the card master key is a DES key but not the factory default: not a blank card");
+		return rc;
+	}
+	/* Key 0 with the AES flag, version 0: the AES factory default. */
+	if (rc == DESFIRE_OK)
+		rc = desfire_change_key(d, 0x80, zero, NULL, 0);
+	if (rc == DESFIRE_OK)
+		rc = desfire_select(d, badgecard_picc_aid);
+	return rc;
+}
+
 int badgecard_issue(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN],
 		    const uint8_t *old_card_key, const uint8_t *ac_uid, size_t ac_uid_len,
 		    uint8_t number[BADGECARD_NUMBER_LEN], uint8_t old_number[BADGECARD_NUMBER_LEN],
@@ -165,7 +201,7 @@ int badgecard_issue(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN]
 	uint8_t check[BADGECARD_NUMBER_LEN];
 	const uint8_t *old_key = old_card_key != NULL ? old_card_key : card_key;
 	size_t uid_len = 0;
-	bool factory = false;
+	bool factory = false, des = false;
 	int rc;
 
 	*had_old = false;
@@ -173,10 +209,12 @@ int badgecard_issue(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN]
 	if (cardcrypto_random(number, BADGECARD_NUMBER_LEN) != 0)
 		return badgecard_internal(d, "no random bytes for the card number");
 	rc = desfire_select(d, badgecard_picc_aid);
+	if (rc == DESFIRE_OK)
+		rc = badgecard_from_des_factory(d, &des);
 	if (rc == DESFIRE_OK) {
 		rc = desfire_authenticate(d, 0, zero);
 		factory = rc == DESFIRE_OK;
-		if (rc == DESFIRE_REFUSED && d->status == DESFIRE_ST_AUTHENTICATION_ERROR)
+		if (rc == DESFIRE_REFUSED && d->status == DESFIRE_ST_AUTHENTICATION_ERROR && !des)
 			rc = DESFIRE_OK; /* not a factory card: perhaps one of ours */
 	}
 	if (rc == DESFIRE_OK && factory) {

@@ -59,7 +59,9 @@ int badgecard_read(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN],
 	__attribute__((warn_unused_result));
 
 /* Personalises the card in the field with a new random card number (into
- * number): a factory card (card master key AES zeros) gets the application,
+ * number): a factory card (card master key AES zeros, or DES zeros — which
+ * is first changed to AES zeros with AuthenticateISO and ChangeKey — on an
+ * EV2/EV3 card or, through the EV1 fallback, an EV1 card) gets the application,
  * its keys, the file, and a diversified card master key; a card this
  * system issued before (under old_card_key, or card_key when that is NULL)
  * has its application deleted and made again under card_key, and its
