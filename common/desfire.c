@@ -808,7 +808,8 @@ out:
 	return rc;
 }
 
-int desfire_authenticate(struct desfire *d, uint8_t key_no, const uint8_t key[DESFIRE_KEY_LEN])
+int desfire_authenticate(struct desfire *d, uint8_t key_no, const uint8_t key[DESFIRE_KEY_LEN],
+			 const uint8_t key_ev1[DESFIRE_KEY_LEN])
 {
 	int rc;
 
@@ -820,7 +821,7 @@ int desfire_authenticate(struct desfire *d, uint8_t key_no, const uint8_t key[DE
 			return rc;
 		d->card_ev1 = true;
 	}
-	return desfire_authenticate_ev1(d, key_no, key, DESFIRE_CIPHER_AES);
+	return desfire_authenticate_ev1(d, key_no, key_ev1, DESFIRE_CIPHER_AES);
 }
 
 int desfire_get_key_settings(struct desfire *d, uint8_t *settings, uint8_t *nkeys)

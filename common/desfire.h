@@ -143,10 +143,13 @@ void desfire_clear(struct desfire *d);
  * first); 00 00 00 is the card level.  Ends any authentication. */
 int desfire_select(struct desfire *d, const uint8_t aid[DESFIRE_AID_LEN])
 	__attribute__((warn_unused_result));
-/* Authenticates with AES key key_no of the selected application: EV2First,
- * or AuthenticateAES for a card that answered 1C to it (see above). */
-int desfire_authenticate(struct desfire *d, uint8_t key_no, const uint8_t key[DESFIRE_KEY_LEN])
-	__attribute__((warn_unused_result));
+/* Authenticates with AES key key_no of the selected application: EV2First
+ * with key, or AuthenticateAES with key_ev1 for a card that answered 1C to
+ * it (see above).  Two keys, so that a caller can bind the family into its
+ * keys: an EV2 card's key then never works over EV1, whoever makes the card
+ * look like an EV1 card.  Pass the same key twice for a default key. */
+int desfire_authenticate(struct desfire *d, uint8_t key_no, const uint8_t key[DESFIRE_KEY_LEN],
+			 const uint8_t key_ev1[DESFIRE_KEY_LEN]) __attribute__((warn_unused_result));
 /* AuthenticateEV2First only. */
 int desfire_authenticate_ev2(struct desfire *d, uint8_t key_no, const uint8_t key[DESFIRE_KEY_LEN])
 	__attribute__((warn_unused_result));

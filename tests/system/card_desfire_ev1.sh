@@ -12,8 +12,10 @@
 #     card, an EV1 card pulled away mid-authentication;
 #   - the fallback: an EV2 card with wrong keys is refused at
 #     AuthenticateEV2First and never asked with the EV1 command; an EV2 card
-#     made to answer "illegal command" (as a man in the middle would) is read
-#     over EV1 only if it holds the right keys;
+#     made to answer "illegal command" (as a man in the middle would) is
+#     never read over EV1: refused at AuthenticateAES with wrong keys, and
+#     with its own right keys too (the family is bound into the keys), while
+#     the same card is granted again once it answers EV2 normally;
 #   - neither a UID nor a card number is in any log, spool or the database.
 source "$(dirname "$0")/../lib.sh"
 
@@ -103,18 +105,20 @@ check "an EV1 card pulled away mid-authentication is refused" refused_card gate-
 check "... as gone" grep -q "card authentication failed: AuthenticateAES: no answer" "$T_DIR/gate-1.log"
 
 # A man in the middle makes EV2 cards answer "illegal command" to
-# AuthenticateEV2First: the reader falls back to AuthenticateAES, which needs
-# the same diversified key.
+# AuthenticateEV2First: the reader falls back to AuthenticateAES with the
+# card's EV1-family key, which an EV2 card does not hold.
+tap_card gate-1 ev2down
+check "an EV2 card with the right keys is granted" wait_for 10 acks_are gate-1 4
+check_eq "... for Edsger's badge" "$(sql -c "SELECT count(*) FROM access.presence WHERE badge_id = $badge_edsger")" 1
 sim gate-1 downgrade ev2other >/dev/null
 sim gate-1 downgrade ev2down >/dev/null
+taps_before=$(taps gate-1)
 aes_refusals=$(grep -c "AuthenticateAES: the card answered AE" "$T_DIR/gate-1.log")
 check "a forced downgrade does not let a card without the keys in" refused_card gate-1 ev2other
-check_eq "... refused at AuthenticateAES" \
-    "$(grep -c "AuthenticateAES: the card answered AE" "$T_DIR/gate-1.log")" $((aes_refusals + 1))
+check "a forced downgrade of the right EV2 card is refused too" refused_card gate-1 ev2down
+check_eq "... both at AuthenticateAES" \
+    "$(grep -c "AuthenticateAES: the card answered AE" "$T_DIR/gate-1.log")" $((aes_refusals + 2))
 check_eq "refused cards made no event" "$(taps gate-1)" "$taps_before"
-tap_card gate-1 ev2down
-check "an EV2 card with the right keys, downgraded, is read over EV1 and granted" wait_for 10 acks_are gate-1 4
-check_eq "... for Edsger's badge" "$(sql -c "SELECT count(*) FROM access.presence WHERE badge_id = $badge_edsger")" 1
 check_eq "the ledger holds only the four grants" "$(ledger_count)" 4
 check "the reader is still running" kill -0 "$(reader_pid gate-1)"
 

@@ -486,31 +486,31 @@ static void test_ev2_to_ev1_fallback_rule(void **state)
 	(void)state;
 	/* An authentication error is a refused card: no second try with EV1. */
 	desfire_init(&d, script_xfer, &s);
-	assert_int_equal(desfire_authenticate(&d, 1, key), DESFIRE_REFUSED);
+	assert_int_equal(desfire_authenticate(&d, 1, key, key), DESFIRE_REFUSED);
 	assert_int_equal(s.next, 1);
 	assert_int_equal(s.cmds[0], DESFIRE_CMD_AUTH_EV2_FIRST);
 	assert_false(d.card_ev1);
 	/* Neither is a malformed answer, nor silence. */
 	s = (struct script_link){.replies = {"1C"}};
 	desfire_init(&d, script_xfer, &s);
-	assert_int_equal(desfire_authenticate(&d, 1, key), DESFIRE_MALFORMED);
+	assert_int_equal(desfire_authenticate(&d, 1, key, key), DESFIRE_MALFORMED);
 	assert_int_equal(s.next, 1);
 	/* "Illegal command": an EV1 card, asked with AuthenticateAES, and from
 	 * then on directly. */
 	s = (struct script_link){.replies = {"911C", "91AE", "91AE"}};
 	desfire_init(&d, script_xfer, &s);
-	assert_int_equal(desfire_authenticate(&d, 1, key), DESFIRE_REFUSED);
+	assert_int_equal(desfire_authenticate(&d, 1, key, key), DESFIRE_REFUSED);
 	assert_int_equal(s.next, 2);
 	assert_int_equal(s.cmds[1], DESFIRE_CMD_AUTH_AES);
 	assert_true(d.card_ev1);
 	assert_non_null(strstr(d.why, "AuthenticateAES"));
-	assert_int_equal(desfire_authenticate(&d, 1, key), DESFIRE_REFUSED);
+	assert_int_equal(desfire_authenticate(&d, 1, key, key), DESFIRE_REFUSED);
 	assert_int_equal(s.cmds[2], DESFIRE_CMD_AUTH_AES);
 	/* A challenge of the wrong size for AES. */
 	s = (struct script_link){.replies = {"911C", "0102030405060708"
 						     "91AF"}};
 	desfire_init(&d, script_xfer, &s);
-	assert_int_equal(desfire_authenticate(&d, 1, key), DESFIRE_MALFORMED);
+	assert_int_equal(desfire_authenticate(&d, 1, key, key), DESFIRE_MALFORMED);
 	/* A DES session changes only its own key. */
 	desfire_init(&d, script_xfer, &s);
 	d.session = DESFIRE_SESSION_EV1_DES;
