@@ -122,8 +122,8 @@ struct desfire {
 	 * by desfire_clear (it is the card's family, not a session). */
 	bool card_ev1;
 	uint8_t key_no;
-	uint8_t ses_enc[DESFIRE_KEY_LEN];
-	uint8_t ses_mac[DESFIRE_KEY_LEN];
+	uint8_t ses_enc[DESFIRE_KEY_LEN]; /* EV2 KSesAuthENC; EV1: the one session key */
+	uint8_t ses_mac[DESFIRE_KEY_LEN]; /* EV2 KSesAuthMAC */
 	uint8_t ti[DESFIRE_TI_LEN];
 	uint16_t cmd_ctr;
 	uint8_t iv[16]; /* EV1: the running IV */
