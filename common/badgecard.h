@@ -10,6 +10,11 @@
  *   key 2  UID                  AID || "sac/card-uid-key"       (GetCardUID of random-ID cards)
  *   card master (AID 000000)    UID || 000000 || "sac/picc"
  *
+ * An EV1 card (one that answers "illegal command" to AuthenticateEV2First)
+ * gets the same keys with "sac/ev1/" instead of "sac/": the card's
+ * family is bound into its keys, so an EV2 card made to look like an EV1
+ * card (a forced downgrade) cannot authenticate over EV1 at all.
+ *
  * The UID in these inputs is the card's real UID (GetCardUID), never a
  * random anticollision one.  Nothing here logs or returns the UID; the card
  * number goes only to the caller.
@@ -41,8 +46,9 @@ enum badgecard_key {
 int badgecard_key_load(const char *path, uint8_t key[BADGECARD_KEY_LEN], char *err, size_t err_size)
 	__attribute__((warn_unused_result));
 
-/* The card's key `which` for the card with real UID uid.  Returns 0 or -1. */
-int badgecard_derive(const uint8_t card_key[BADGECARD_KEY_LEN], enum badgecard_key which,
+/* The key `which` of the card with real UID uid, of the EV1 family or the
+ * EV2 one.  Returns 0 or -1. */
+int badgecard_derive(const uint8_t card_key[BADGECARD_KEY_LEN], enum badgecard_key which, bool ev1,
 		     const uint8_t *uid, size_t uid_len, uint8_t out[BADGECARD_KEY_LEN])
 	__attribute__((warn_unused_result));
 
@@ -59,7 +65,9 @@ int badgecard_read(struct desfire *d, const uint8_t card_key[BADGECARD_KEY_LEN],
 	__attribute__((warn_unused_result));
 
 /* Personalises the card in the field with a new random card number (into
- * number): a factory card (card master key AES zeros) gets the application,
+ * number): a factory card (card master key AES zeros, or DES zeros — which
+ * is first changed to AES zeros with AuthenticateISO and ChangeKey — on an
+ * EV2/EV3 card or, through the EV1 fallback, an EV1 card) gets the application,
  * its keys, the file, and a diversified card master key; a card this
  * system issued before (under old_card_key, or card_key when that is NULL)
  * has its application deleted and made again under card_key, and its

@@ -10,17 +10,17 @@
 #include <openssl/rand.h>
 #include <string.h>
 
-int cardcrypto_cbc(const uint8_t key[CARDCRYPTO_KEY_LEN], const uint8_t iv[CARDCRYPTO_BLOCK],
-		   bool encrypt, const uint8_t *in, size_t len, uint8_t *out)
+static int cardcrypto_cipher(const EVP_CIPHER *cipher, size_t block, const uint8_t *key,
+			     const uint8_t *iv, bool encrypt, const uint8_t *in, size_t len,
+			     uint8_t *out)
 {
 	EVP_CIPHER_CTX *ctx = NULL;
 	int n = 0, fin = 0, rc = -1;
 
-	if (len == 0 || len % CARDCRYPTO_BLOCK != 0 || len > (size_t)1 << 20)
+	if (cipher == NULL || len == 0 || len % block != 0 || len > (size_t)1 << 20)
 		goto out;
 	ctx = EVP_CIPHER_CTX_new();
-	if (ctx == NULL ||
-	    EVP_CipherInit_ex(ctx, EVP_aes_128_cbc(), NULL, key, iv, encrypt ? 1 : 0) != 1 ||
+	if (ctx == NULL || EVP_CipherInit_ex(ctx, cipher, NULL, key, iv, encrypt ? 1 : 0) != 1 ||
 	    EVP_CIPHER_CTX_set_padding(ctx, 0) != 1 ||
 	    EVP_CipherUpdate(ctx, out, &n, in, (int)len) != 1 ||
 	    EVP_CipherFinal_ex(ctx, out + n, &fin) != 1 || (size_t)(n + fin) != len)
@@ -30,6 +30,19 @@ out:
 	EVP_CIPHER_CTX_free(ctx);
 	ERR_clear_error();
 	return rc;
+}
+
+int cardcrypto_cbc(const uint8_t key[CARDCRYPTO_KEY_LEN], const uint8_t iv[CARDCRYPTO_BLOCK],
+		   bool encrypt, const uint8_t *in, size_t len, uint8_t *out)
+{
+	return cardcrypto_cipher(EVP_aes_128_cbc(), CARDCRYPTO_BLOCK, key, iv, encrypt, in, len, out);
+}
+
+int cardcrypto_des_cbc(const uint8_t key[CARDCRYPTO_KEY_LEN], const uint8_t iv[CARDCRYPTO_DES_BLOCK],
+		       bool encrypt, const uint8_t *in, size_t len, uint8_t *out)
+{
+	return cardcrypto_cipher(EVP_des_ede_cbc(), CARDCRYPTO_DES_BLOCK, key, iv, encrypt, in, len,
+				 out);
 }
 
 int cardcrypto_cmac(const uint8_t key[CARDCRYPTO_KEY_LEN], const uint8_t *msg, size_t len,
@@ -58,6 +71,29 @@ out:
 	EVP_MAC_CTX_free(ctx);
 	EVP_MAC_free(alg);
 	ERR_clear_error();
+	return rc;
+}
+
+int cardcrypto_cmac_iv(const uint8_t key[CARDCRYPTO_KEY_LEN], const uint8_t iv[CARDCRYPTO_BLOCK],
+		       const uint8_t *msg, size_t len, uint8_t mac[CARDCRYPTO_BLOCK])
+{
+	static const uint8_t zero[CARDCRYPTO_BLOCK];
+	uint8_t buf[CARDCRYPTO_BLOCK + 512];
+	int rc = -1;
+
+	if (len == 0 || len > sizeof(buf) - CARDCRYPTO_BLOCK)
+		return -1;
+	/* CMAC's first step is X1 = E(K, X0 ^ M1) with X0 = 0.  A leading
+	 * block D(K, iv) gives X1 = iv, so OpenSSL's CMAC then continues
+	 * exactly as if it had started from iv (the message after it is not
+	 * empty, so that block is never the last one, which alone gets a
+	 * subkey). */
+	if (cardcrypto_cbc(key, zero, false, iv, CARDCRYPTO_BLOCK, buf) != 0)
+		goto out;
+	memcpy(buf + CARDCRYPTO_BLOCK, msg, len);
+	rc = cardcrypto_cmac(key, buf, CARDCRYPTO_BLOCK + len, mac);
+out:
+	explicit_bzero(buf, sizeof(buf));
 	return rc;
 }
 

@@ -1,8 +1,14 @@
 /*
- * cardcrypto — the AES-128 primitives a MIFARE DESFire EV2 card session
- * needs, all from OpenSSL (EVP AES-128-CBC, EVP_MAC CMAC, RAND_bytes): no
- * hand-written cipher.  On top of them only one derivation of its own, NXP
- * AN10922's AES-128 key diversification, which is one CMAC.
+ * cardcrypto — the primitives a MIFARE DESFire card session needs, all from
+ * OpenSSL (EVP AES-128-CBC, EVP 2-key triple DES CBC, EVP_MAC CMAC,
+ * RAND_bytes): no hand-written cipher.  On top of them only two things of
+ * its own: NXP AN10922's AES-128 key diversification, which is one CMAC, and
+ * the CMAC with a running IV that DESFire EV1 secure messaging uses, which is
+ * OpenSSL's CMAC over one extra leading block (see cardcrypto_cmac_iv).
+ *
+ * Triple DES is here only for the DES keys factory-fresh cards carry (2-key
+ * 3DES, or single DES as 2-key with K1 = K2); both are in OpenSSL 3's default
+ * provider, so the legacy provider is not needed.
  *
  * It knows nothing of card commands (desfire.h does).  Keys are the caller's
  * to wipe.
@@ -30,6 +36,22 @@ int cardcrypto_cbc(const uint8_t key[CARDCRYPTO_KEY_LEN], const uint8_t iv[CARDC
 /* AES-128 CMAC (NIST SP 800-38B) of msg (any length, also 0).  Returns 0, or -1. */
 int cardcrypto_cmac(const uint8_t key[CARDCRYPTO_KEY_LEN], const uint8_t *msg, size_t len,
 		    uint8_t mac[CARDCRYPTO_BLOCK]) __attribute__((warn_unused_result));
+
+/* AES-128 CMAC whose chaining starts from iv instead of zero, as DESFire EV1
+ * computes its MACs (the IV being the session's previous CMAC or cipher
+ * block).  msg must not be empty.  Equals cardcrypto_cmac when iv is zero.
+ * Returns 0, or -1. */
+int cardcrypto_cmac_iv(const uint8_t key[CARDCRYPTO_KEY_LEN], const uint8_t iv[CARDCRYPTO_BLOCK],
+		       const uint8_t *msg, size_t len, uint8_t mac[CARDCRYPTO_BLOCK])
+	__attribute__((warn_unused_result));
+
+#define CARDCRYPTO_DES_BLOCK 8
+/* 2-key triple DES CBC without padding (key = K1 || K2; K1 = K2 is single
+ * DES): len must be a non-zero multiple of 8.  out may not overlap in.
+ * Returns 0, or -1. */
+int cardcrypto_des_cbc(const uint8_t key[CARDCRYPTO_KEY_LEN], const uint8_t iv[CARDCRYPTO_DES_BLOCK],
+		       bool encrypt, const uint8_t *in, size_t len, uint8_t *out)
+	__attribute__((warn_unused_result));
 
 /* AN10922 §2.2 AES-128 diversification: out = CMAC(master, 0x01 || m) with
  * m_len in [CARDCRYPTO_DIV_INPUT_MIN, CARDCRYPTO_DIV_INPUT_MAX].  Returns 0,

@@ -1,8 +1,20 @@
 /*
- * desfire — the MIFARE DESFire EV2 native commands sac uses, wrapped in
- * ISO 7816-4 APDUs (CLA 0x90), with AuthenticateEV2First and EV2 secure
- * messaging (command counter, transaction identifier, truncated CMAC,
- * AES-CBC with per-command IVs, ISO 9797-1 padding method 2).
+ * desfire — the MIFARE DESFire native commands sac uses, wrapped in ISO
+ * 7816-4 APDUs (CLA 0x90), in two secure-messaging families:
+ *
+ *   EV2  AuthenticateEV2First (71): command counter, transaction identifier,
+ *        truncated CMAC, AES-CBC with per-command IVs, ISO 9797-1 padding
+ *        method 2 (DESFire EV2/EV3);
+ *   EV1  AuthenticateAES (AA), and AuthenticateISO (1A) for the DES keys of
+ *        factory-fresh cards: one running IV over the session, CMAC of every
+ *        command and answer chained through it, full mode as CBC over
+ *        data || CRC32 || zero padding (DESFire EV1, and later cards too).
+ *
+ * desfire_authenticate picks the family per card: EV2 first; a card that
+ * answers "illegal command" (1C) to AuthenticateEV2First is an EV1 card and
+ * gets AuthenticateAES instead (and from then on in this presentation).  An
+ * authentication *error* (AE) is never a reason to try the other family: it
+ * is a refused card.  Both families prove the same AES-128 key.
  *
  * The card is reached through a transceive function, so the same code runs
  * against libnfc (sac-reader, sacctl badge issue) and in tests.  Every
@@ -53,6 +65,9 @@ enum {
 /* Native command codes. */
 enum {
 	DESFIRE_CMD_AUTH_EV2_FIRST = 0x71,
+	DESFIRE_CMD_AUTH_AES = 0xAA, /* EV1 */
+	DESFIRE_CMD_AUTH_ISO = 0x1A, /* EV1, DES/3DES keys */
+	DESFIRE_CMD_GET_KEY_SETTINGS = 0x45,
 	DESFIRE_CMD_ADDITIONAL_FRAME = 0xAF,
 	DESFIRE_CMD_SELECT_APPLICATION = 0x5A,
 	DESFIRE_CMD_GET_CARD_UID = 0x51,
@@ -79,6 +94,20 @@ enum desfire_result {
 	DESFIRE_INTERNAL = -5,	/* bad arguments, or the crypto library failed */
 };
 
+/* The session's secure messaging. */
+enum desfire_session {
+	DESFIRE_SESSION_NONE,
+	DESFIRE_SESSION_EV2,	 /* AuthenticateEV2First, AES */
+	DESFIRE_SESSION_EV1_AES, /* AuthenticateAES */
+	DESFIRE_SESSION_EV1_DES, /* AuthenticateISO with a DES / 2-key 3DES key */
+};
+
+/* The cipher of an EV1 authentication key. */
+enum desfire_cipher {
+	DESFIRE_CIPHER_AES,    /* AES-128, 16-byte blocks and randoms */
+	DESFIRE_CIPHER_2K3DES, /* 2-key 3DES (K1 = K2: single DES), 8-byte blocks */
+};
+
 /* Sends tx (an APDU) and receives the card's answer into rx.  Returns 0 with
  * *rx_len set, or -1 when no answer came. */
 typedef int (*desfire_xfer_fn)(void *io, const uint8_t *tx, size_t tx_len, uint8_t *rx, size_t rx_size,
@@ -88,18 +117,24 @@ struct desfire {
 	desfire_xfer_fn xfer;
 	void *io;
 	bool authenticated;
+	enum desfire_session session;
+	/* The card answered 1C to AuthenticateEV2First: EV1 from then on.  Kept
+	 * by desfire_clear (it is the card's family, not a session). */
+	bool card_ev1;
 	uint8_t key_no;
-	uint8_t ses_enc[DESFIRE_KEY_LEN];
-	uint8_t ses_mac[DESFIRE_KEY_LEN];
+	uint8_t ses_enc[DESFIRE_KEY_LEN]; /* EV2 KSesAuthENC; EV1: the one session key */
+	uint8_t ses_mac[DESFIRE_KEY_LEN]; /* EV2 KSesAuthMAC */
 	uint8_t ti[DESFIRE_TI_LEN];
 	uint16_t cmd_ctr;
+	uint8_t iv[16]; /* EV1: the running IV */
 	uint8_t status; /* the card's status byte in the last answer */
 	char why[128];
 };
 
 /* Starts a session over xfer/io (not authenticated). */
 void desfire_init(struct desfire *d, desfire_xfer_fn xfer, void *io);
-/* Wipes the session keys.  Accepts a zeroed d. */
+/* Wipes the session keys (the card's family stays known).  Accepts a
+ * zeroed d. */
 void desfire_clear(struct desfire *d);
 
 /* --- card operations (each returns a desfire_result) ---------------------- */
@@ -108,8 +143,25 @@ void desfire_clear(struct desfire *d);
  * first); 00 00 00 is the card level.  Ends any authentication. */
 int desfire_select(struct desfire *d, const uint8_t aid[DESFIRE_AID_LEN])
 	__attribute__((warn_unused_result));
-/* AuthenticateEV2First with AES key key_no of the selected application. */
-int desfire_authenticate(struct desfire *d, uint8_t key_no, const uint8_t key[DESFIRE_KEY_LEN])
+/* Authenticates with AES key key_no of the selected application: EV2First
+ * with key, or AuthenticateAES with key_ev1 for a card that answered 1C to
+ * it (see above).  Two keys, so that a caller can bind the family into its
+ * keys: an EV2 card's key then never works over EV1, whoever makes the card
+ * look like an EV1 card.  Pass the same key twice for a default key. */
+int desfire_authenticate(struct desfire *d, uint8_t key_no, const uint8_t key[DESFIRE_KEY_LEN],
+			 const uint8_t key_ev1[DESFIRE_KEY_LEN]) __attribute__((warn_unused_result));
+/* AuthenticateEV2First only. */
+int desfire_authenticate_ev2(struct desfire *d, uint8_t key_no, const uint8_t key[DESFIRE_KEY_LEN])
+	__attribute__((warn_unused_result));
+/* EV1: AuthenticateAES (AES key) or AuthenticateISO (2K3DES key: 16 bytes,
+ * K1 = K2 for a single DES key).  In a DES session only ChangeKey of the
+ * session's own key is supported (the factory-key step of issuing). */
+int desfire_authenticate_ev1(struct desfire *d, uint8_t key_no, const uint8_t key[DESFIRE_KEY_LEN],
+			     enum desfire_cipher cipher) __attribute__((warn_unused_result));
+/* GetKeySettings of the selected level: KeySett1 and the key count byte
+ * (at card level bits 7..6 are the master key's type: 00 DES/2K3DES, 01
+ * 3K3DES, 10 AES).  Works unauthenticated unless the settings forbid it. */
+int desfire_get_key_settings(struct desfire *d, uint8_t *settings, uint8_t *nkeys)
 	__attribute__((warn_unused_result));
 /* GetCardUID (full encryption; needs authentication): the real UID, also
  * of a card that shows a random one during anticollision. */
@@ -179,6 +231,56 @@ int desfire_sm_encrypt(const uint8_t ses_enc[DESFIRE_KEY_LEN], const uint8_t ti[
 int desfire_sm_decrypt(const uint8_t ses_enc[DESFIRE_KEY_LEN], const uint8_t ti[DESFIRE_TI_LEN],
 		       uint16_t ctr, bool answer, const uint8_t *in, size_t len, uint8_t *out,
 		       size_t out_size) __attribute__((warn_unused_result));
+/* --- EV1 pieces (block = 16 for AES, 8 for 2K3DES) --------------------- */
+
+/* CBC over the running IV: iv becomes the last ciphertext block (sent or
+ * received), as EV1 chains every encryption of a session. */
+int desfire_ev1_cbc(enum desfire_cipher cipher, const uint8_t key[DESFIRE_KEY_LEN], uint8_t iv[16],
+		    bool encrypt, const uint8_t *in, size_t len, uint8_t *out)
+	__attribute__((warn_unused_result));
+/* The CMAC (AES sessions) of a || b from the running IV; iv becomes the
+ * full CMAC, mac (may be NULL) gets its first 8 bytes as sent on the air. */
+int desfire_ev1_cmac(const uint8_t ses[DESFIRE_KEY_LEN], uint8_t iv[16], const uint8_t *a, size_t a_len,
+		     const uint8_t *b, size_t b_len, uint8_t *mac) __attribute__((warn_unused_result));
+/* Authentication step 2 on the PCD side: from E(K, RndB) and RndA (block
+ * bytes each) the 2 * block bytes E(K, RndA || RndB<<<8) to send, chained:
+ * RndB is decrypted from a zero IV, the answer encrypted with IV =
+ * E(K, RndB), and iv ends as the last block sent. */
+int desfire_ev1_auth_step2(enum desfire_cipher cipher, const uint8_t key[DESFIRE_KEY_LEN],
+			   const uint8_t *ek_rndb, const uint8_t *rnda, uint8_t *rndb, uint8_t *out,
+			   uint8_t iv[16]) __attribute__((warn_unused_result));
+/* Step 3: decrypts the card's E(K, RndA<<<8) with iv and checks it.
+ * Returns DESFIRE_OK, DESFIRE_INTEGRITY or DESFIRE_INTERNAL. */
+int desfire_ev1_auth_check(enum desfire_cipher cipher, const uint8_t key[DESFIRE_KEY_LEN],
+			   const uint8_t *answer, const uint8_t *rnda, uint8_t iv[16])
+	__attribute__((warn_unused_result));
+/* The session key: AES RndA[0..3] || RndB[0..3] || RndA[12..15] ||
+ * RndB[12..15]; 2K3DES RndA[0..3] || RndB[0..3] || RndA[4..7] || RndB[4..7],
+ * and for a single DES key (K1 = K2) RndA[0..3] || RndB[0..3] twice. */
+void desfire_ev1_session_key(enum desfire_cipher cipher, const uint8_t key[DESFIRE_KEY_LEN],
+			     const uint8_t *rnda, const uint8_t *rndb, uint8_t ses[DESFIRE_KEY_LEN]);
+/* Pads with zeros to the block and encrypts over the running IV.  Returns
+ * the ciphertext length, or -1. */
+int desfire_ev1_encrypt(enum desfire_cipher cipher, const uint8_t ses[DESFIRE_KEY_LEN], uint8_t iv[16],
+			const uint8_t *in, size_t len, uint8_t *out, size_t out_size)
+	__attribute__((warn_unused_result));
+/* A full-mode answer: decrypts over the running IV and checks data || CRC32
+ * (data || status) || zeros for the plain length want (want 0: a UID, 7,
+ * 10 or 4 bytes, whichever the CRC confirms).  Returns the plain length, or
+ * -1 when no length fits (a wrong key, a corrupted or forged answer). */
+int desfire_ev1_decrypt_answer(enum desfire_cipher cipher, const uint8_t ses[DESFIRE_KEY_LEN],
+			       uint8_t iv[16], const uint8_t *in, size_t len, uint8_t status,
+			       size_t want, uint8_t *out, size_t out_size)
+	__attribute__((warn_unused_result));
+/* The ChangeKey cryptogram, encrypted over the running IV: own key
+ * new || [version] || CRC32(C4 || key_byte || new || [version]); another key
+ * (new ^ old) || [version] || CRC32(C4 || key_byte || …) || CRC32(new).
+ * version < 0: none (a DES key).  Returns the length, or -1. */
+int desfire_ev1_key_cryptogram(enum desfire_cipher cipher, const uint8_t ses[DESFIRE_KEY_LEN],
+			       uint8_t iv[16], uint8_t key_byte, const uint8_t new_key[DESFIRE_KEY_LEN],
+			       const uint8_t *old_key, int version, uint8_t *out, size_t out_size)
+	__attribute__((warn_unused_result));
+
 /* The CRC32 DESFire puts in key cryptograms (IEEE polynomial, preset
  * 0xFFFFFFFF, no final inversion), least significant byte first. */
 void desfire_crc32(const uint8_t *p, size_t len, uint8_t out[4]);

@@ -106,43 +106,73 @@ static bool badge_is_id(const char *s)
 	return true;
 }
 
-int cmd_badge_enroll(struct ctl *ctl, int argc, char **argv)
+/* What `badge enroll` and `badge issue` share: whose badge it is (a person
+ * or the pool), until when, and the credential key file. */
+struct badge_owner {
+	const char *person, *valid_until, *key;
+	bool pool;
+};
+
+/* The owner's entries in a command's ctl_arg table. */
+enum {
+	BADGE_OWNER_NARGS = 4
+};
+
+/* Fills them in. */
+static void badge_owner_args(struct badge_owner *o, struct ctl_arg args[BADGE_OWNER_NARGS])
 {
-	static const struct ctldb_purpose purpose = {"enroll badges", "sac_admin"};
-	const char *person = NULL, *uid = NULL, *key = NULL, *valid_until = NULL;
-	bool pool = false;
-	const struct ctl_arg args[] = {
-		{.name = "person", .value = &person},
-		{.name = "pool", .flag = &pool},
-		{.name = "uid", .required = true, .value = &uid},
-		{.name = "key", .value = &key},
-		{.name = "valid-until", .value = &valid_until},
-		{0},
-	};
-	uint8_t credential[CREDENTIAL_LEN];
+	args[0] = (struct ctl_arg){.name = "person", .value = &o->person};
+	args[1] = (struct ctl_arg){.name = "pool", .flag = &o->pool};
+	args[2] = (struct ctl_arg){.name = "key", .value = &o->key};
+	args[3] = (struct ctl_arg){.name = "valid-until", .value = &o->valid_until};
+}
+
+/* Checks the parsed owner options.  Returns CTL_EXIT_OK, or the usage
+ * error's status (after saying what is wrong). */
+static int badge_owner_check(const struct ctl *ctl, const struct badge_owner *o)
+{
+	if ((o->person == NULL) == !o->pool)
+		return ctl_usage_error(ctl, "give either --person ID or --pool");
+	if (o->person != NULL && !badge_is_id(o->person))
+		return ctl_usage_error(ctl, "--person must be a person id (a positive number)");
+	if (o->valid_until != NULL && !timearg_is_iso8601(o->valid_until))
+		return ctl_usage_error(ctl, "--valid-until must be an ISO-8601 date or date-time, "
+					    "e.g. 2026-12-31 or 2026-12-31T18:00:00Z");
+	return CTL_EXIT_OK;
+}
+
+/* Enrolls credential for the owner and, when old_credential is given (a
+ * re-issued card's earlier number), retires that number's badge first.
+ * Prints the new badge id. */
+static int badge_enroll_credential(struct ctl *ctl, const struct ctldb_purpose *purpose,
+				   const uint8_t credential[CREDENTIAL_LEN],
+				   const uint8_t *old_credential, const struct badge_owner *o)
+{
 	PGresult *res = NULL;
 	const char *id;
 	int status;
 
-	memset(credential, 0, sizeof(credential));
-	if (!ctl_args_parse(ctl, argc, argv, args, &status))
-		return status;
-	if ((person == NULL) == !pool)
-		return ctl_usage_error(ctl, "give either --person ID or --pool");
-	if (person != NULL && !badge_is_id(person))
-		return ctl_usage_error(ctl, "--person must be a person id (a positive number)");
-	if (valid_until != NULL && !timearg_is_iso8601(valid_until))
-		return ctl_usage_error(ctl, "--valid-until must be an ISO-8601 date or date-time, "
-					    "e.g. 2026-12-31 or 2026-12-31T18:00:00Z");
-	status = badge_credential(ctl, key, uid, credential);
-	if (status != CTL_EXIT_OK)
-		goto out;
+	if (old_credential != NULL) {
+		const char *values[] = {(const char *)old_credential};
+		const int lengths[] = {CREDENTIAL_LEN};
+		const int formats[] = {1};
+
+		status = ctldb_call_params(ctl, purpose, "SELECT sac.badge_retire($1::bytea)", 1,
+					   values, lengths, formats, &res);
+		if (status != CTL_EXIT_OK)
+			goto out;
+		if (!PQgetisnull(res, 0, 0))
+			fprintf(stderr, "sacctl: the card's previous badge %s is revoked\n",
+				PQgetvalue(res, 0, 0));
+		PQclear(res);
+		res = NULL;
+	}
 	{
-		const char *values[] = {(const char *)credential, person, valid_until};
+		const char *values[] = {(const char *)credential, o->person, o->valid_until};
 		const int lengths[] = {CREDENTIAL_LEN, 0, 0};
 		const int formats[] = {1, 0, 0};
 
-		status = ctldb_call_params(ctl, &purpose,
+		status = ctldb_call_params(ctl, purpose,
 					   "SELECT sac.badge_enroll($1::bytea, $2::bigint, "
 					   "$3::timestamptz)",
 					   3, values, lengths, formats, &res);
@@ -152,8 +182,32 @@ int cmd_badge_enroll(struct ctl *ctl, int argc, char **argv)
 	id = ctldb_single_value(res);
 	status = id != NULL ? ctl_print_id(ctl, "badge_id", id) : CTL_EXIT_ENV;
 out:
-	explicit_bzero(credential, sizeof(credential));
 	PQclear(res);
+	return status;
+}
+
+int cmd_badge_enroll(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct ctldb_purpose purpose = {"enroll badges", "sac_admin"};
+	struct badge_owner owner = {0};
+	const char *uid = NULL;
+	struct ctl_arg args[1 + BADGE_OWNER_NARGS + 1] = {
+		{.name = "uid", .required = true, .value = &uid},
+	};
+	uint8_t credential[CREDENTIAL_LEN];
+	int status;
+
+	memset(credential, 0, sizeof(credential));
+	badge_owner_args(&owner, args + 1);
+	if (!ctl_args_parse(ctl, argc, argv, args, &status))
+		return status;
+	status = badge_owner_check(ctl, &owner);
+	if (status != CTL_EXIT_OK)
+		return status;
+	status = badge_credential(ctl, owner.key, uid, credential);
+	if (status == CTL_EXIT_OK)
+		status = badge_enroll_credential(ctl, &purpose, credential, NULL, &owner);
+	explicit_bzero(credential, sizeof(credential));
 	return status;
 }
 
@@ -213,65 +267,14 @@ out:
 
 static const struct ctldb_purpose badge_issue_purpose = {"issue badges", "sac_admin"};
 
-/* Enrolls credential for person (NULL: pool) and, when the card held an
- * earlier number, retires that number's badge.  Prints the new badge id. */
-static int badge_enroll_issued(struct ctl *ctl, const uint8_t credential[CREDENTIAL_LEN],
-			       const uint8_t *old_credential, const char *person,
-			       const char *valid_until)
-{
-	const struct ctldb_purpose *purpose = &badge_issue_purpose;
-	PGresult *res = NULL;
-	const char *id;
-	int status;
-
-	if (old_credential != NULL) {
-		const char *values[] = {(const char *)old_credential};
-		const int lengths[] = {CREDENTIAL_LEN};
-		const int formats[] = {1};
-
-		status = ctldb_call_params(ctl, purpose, "SELECT sac.badge_retire($1::bytea)", 1,
-					   values, lengths, formats, &res);
-		if (status != CTL_EXIT_OK)
-			goto out;
-		if (!PQgetisnull(res, 0, 0))
-			fprintf(stderr, "sacctl: the card's previous badge %s is revoked\n",
-				PQgetvalue(res, 0, 0));
-		PQclear(res);
-		res = NULL;
-	}
-	{
-		const char *values[] = {(const char *)credential, person, valid_until};
-		const int lengths[] = {CREDENTIAL_LEN, 0, 0};
-		const int formats[] = {1, 0, 0};
-
-		status = ctldb_call_params(ctl, purpose,
-					   "SELECT sac.badge_enroll($1::bytea, $2::bigint, "
-					   "$3::timestamptz)",
-					   3, values, lengths, formats, &res);
-	}
-	if (status != CTL_EXIT_OK)
-		goto out;
-	id = ctldb_single_value(res);
-	status = id != NULL ? ctl_print_id(ctl, "badge_id", id) : CTL_EXIT_ENV;
-out:
-	PQclear(res);
-	return status;
-}
-
 int cmd_badge_issue(struct ctl *ctl, int argc, char **argv)
 {
-	const char *device = NULL, *card_key_path = NULL, *person = NULL, *key = NULL;
-	const char *valid_until = NULL, *old_key_path = NULL;
-	bool pool = false;
-	const struct ctl_arg args[] = {
+	const char *device = NULL, *card_key_path = NULL, *old_key_path = NULL;
+	struct badge_owner owner = {0};
+	struct ctl_arg args[3 + BADGE_OWNER_NARGS + 1] = {
 		{.name = "device", .required = true, .value = &device},
 		{.name = "card-key", .required = true, .value = &card_key_path},
 		{.name = "old-card-key", .value = &old_key_path},
-		{.name = "person", .value = &person},
-		{.name = "pool", .flag = &pool},
-		{.name = "key", .value = &key},
-		{.name = "valid-until", .value = &valid_until},
-		{0},
 	};
 	uint8_t key_bytes[CREDENTIAL_KEY_LEN], card_key[BADGECARD_KEY_LEN];
 	uint8_t old_card_key[BADGECARD_KEY_LEN];
@@ -288,16 +291,13 @@ int cmd_badge_issue(struct ctl *ctl, int argc, char **argv)
 	memset(card_key, 0, sizeof(card_key));
 	memset(old_card_key, 0, sizeof(old_card_key));
 	memset(key_bytes, 0, sizeof(key_bytes));
+	badge_owner_args(&owner, args + 3);
 	if (!ctl_args_parse(ctl, argc, argv, args, &status))
 		return status;
-	if ((person == NULL) == !pool)
-		return ctl_usage_error(ctl, "give either --person ID or --pool");
-	if (person != NULL && !badge_is_id(person))
-		return ctl_usage_error(ctl, "--person must be a person id (a positive number)");
-	if (valid_until != NULL && !timearg_is_iso8601(valid_until))
-		return ctl_usage_error(ctl, "--valid-until must be an ISO-8601 date or date-time, "
-					    "e.g. 2026-12-31 or 2026-12-31T18:00:00Z");
-	status = badge_load_key(key, key_bytes);
+	status = badge_owner_check(ctl, &owner);
+	if (status != CTL_EXIT_OK)
+		return status;
+	status = badge_load_key(owner.key, key_bytes);
 	if (status != CTL_EXIT_OK)
 		goto out;
 	if (access(card_key_path, R_OK) != 0) {
@@ -339,8 +339,8 @@ int cmd_badge_issue(struct ctl *ctl, int argc, char **argv)
 		status = ctl_fail(CTL_EXIT_ENV, "cannot compute the credential");
 		goto out;
 	}
-	status = badge_enroll_issued(ctl, credential, had_old ? old_credential : NULL, person,
-				     valid_until);
+	status = badge_enroll_credential(ctl, &badge_issue_purpose, credential,
+					 had_old ? old_credential : NULL, &owner);
 	if (status != CTL_EXIT_OK)
 		fprintf(stderr, "sacctl: the card is personalised but not enrolled; issue it again\n");
 out:

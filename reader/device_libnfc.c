@@ -11,8 +11,9 @@
  * without a card returns at once instead of waiting for one.
  *
  * In DESFire mode a selected card must speak ISO 14443-4 and prove the sac
- * keys (badgecard_read): its identity is then the card number, read under
- * full encryption.  Its APDUs go through InDataExchange, each bounded by
+ * keys (badgecard_read; EV2 secure messaging, or EV1 for a card that answers
+ * "illegal command" to AuthenticateEV2First, with keys bound to that
+ * family): its identity is then the card number, read under full encryption.  Its APDUs go through InDataExchange, each bounded by
  * DEVICE_APDU_TIMEOUT_MS, so a card pulled away mid-exchange ends the poll
  * instead of hanging it.
  */

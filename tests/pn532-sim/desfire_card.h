@@ -1,13 +1,19 @@
 /*
  * desfire_card — an emulated MIFARE DESFire EV2 card for pn532-sim: the
- * card level with an AES master key, applications with AES keys, standard
- * data files, AuthenticateEV2First and EV2 secure messaging, in the ISO
+ * card level with an AES or DES master key, applications with AES keys,
+ * standard data files, AuthenticateEV2First and EV2 secure messaging,
+ * AuthenticateAES / AuthenticateISO and EV1 secure messaging, in the ISO
  * 7816-4 wrapping (90 CMD 00 00 Lc data 00 → data 91 status).  It does the
  * native commands sac uses and answers "illegal command" to the rest.
  *
- * A new card is in the state sac expects from the factory: no application
- * and an AES master key of zeros at card level.  It shares the EV2
- * primitives of common/desfire (checked against NXP's examples).
+ * A new card has no application and a master key of zeros at card level:
+ * AES (what sac's first emulated cards had), or with des DES, as NXP ships
+ * real cards.  With ev1_only it answers "illegal command" to
+ * AuthenticateEV2First, as an EV1 card does — or as an EV2 card seems to
+ * through a man in the middle who wants to force the EV1 protocol.  In a DES
+ * session it only changes its own key (what issuing does with it).  It
+ * shares the primitives of common/desfire (checked against NXP's examples
+ * and real EV1 traces).
  */
 #ifndef DESFIRE_CARD_H
 #define DESFIRE_CARD_H
@@ -15,6 +21,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "desfire.h"
 
 #define DESFIRE_CARD_APPS 4
 #define DESFIRE_CARD_FILES 4
@@ -42,15 +50,20 @@ struct desfire_card {
 	uint8_t uid[10];
 	size_t uid_len; /* 7 or 10 */
 	bool random_id; /* shows a random 4-byte UID (08 xx xx xx) in anticollision */
+	bool picc_des;	/* the card master key is a DES key (K1 = K2) */
+	bool ev1_only;	/* answers 1C to AuthenticateEV2First */
 	uint8_t picc_key[16];
 	struct desfire_card_app apps[DESFIRE_CARD_APPS];
 
 	/* the session (reset when the card leaves the field) */
-	int app; /* -1: card level */
-	bool auth_pending, authenticated;
+	int app;	 /* -1: card level */
+	uint8_t pending; /* the authentication awaiting its second part, or 0 */
+	bool authenticated;
+	enum desfire_session session;
 	uint8_t key_no, rndb[16], key[16];
 	uint8_t ses_enc[16], ses_mac[16], ti[4];
 	uint16_t ctr;
+	uint8_t iv[16]; /* EV1 */
 };
 
 /* A factory-fresh card with this UID (7 or 10 bytes).  Returns 0 or -1. */

@@ -88,7 +88,8 @@ static void sim_usage(FILE *fp)
 		    "Emulates a PN532 chip on a pseudo-terminal; control lines:\n"
 		    "  present <uid-hex> [<atqa-hex4> <sak-hex2>] | remove | mute | unmute |\n"
 		    "  error | garbage | status | wait-polls <n> | quit |\n"
-		    "  desfire <name> <uid-hex> [random] | present-card <name> | cut-after <n>\n");
+		    "  desfire <name> <uid-hex> [random] [ev1] [des] | present-card <name> |\n"
+		    "  downgrade <name> | cut-after <n>\n");
 }
 
 static void sim_queue(struct sim *sim, const uint8_t *bytes, size_t len)
@@ -231,6 +232,8 @@ static const char *sim_desfire(struct sim *sim, const struct sim_control_cmd *cm
 			return "error too many cards\n";
 		if (desfire_card_new(&sim->cards[i].card, cmd->uid, cmd->uid_len, cmd->random_id) != 0)
 			return "error bad UID\n";
+		sim->cards[i].card.ev1_only = cmd->ev1;
+		sim->cards[i].card.picc_des = cmd->des;
 		sim->cards[i].used = true;
 		strcpy(sim->cards[i].name, cmd->name);
 		return NULL;
@@ -238,6 +241,10 @@ static const char *sim_desfire(struct sim *sim, const struct sim_control_cmd *cm
 	if (i < 0)
 		return "error no card of that name\n";
 	card = &sim->cards[i].card;
+	if (cmd->verb == SIM_DOWNGRADE) {
+		card->ev1_only = true;
+		return NULL;
+	}
 	desfire_card_reset(card);
 	memset(pc, 0, sizeof(*pc));
 	if (card->random_id) {
@@ -273,6 +280,7 @@ static void sim_execute(struct sim *sim, struct sim_client *client, const char *
 	}
 	switch (cmd.verb) {
 	case SIM_DESFIRE:
+	case SIM_DOWNGRADE:
 	case SIM_PRESENT_CARD: {
 		const char *err = sim_desfire(sim, &cmd);
 

@@ -7,7 +7,7 @@
 
 #include "hex.h"
 
-#define SIM_MAX_WORDS 4
+#define SIM_MAX_WORDS 6
 
 /* Splits line into at most SIM_MAX_WORDS words separated by single spaces.
  * Returns the word count, or -1 when there are more or a word is empty. */
@@ -102,13 +102,16 @@ int sim_control_parse(const char *line, size_t len, struct sim_control_cmd *cmd,
 	}
 	if (sim_word_is(words[0], lens[0], "desfire") ||
 	    sim_word_is(words[0], lens[0], "present-card") ||
-	    sim_word_is(words[0], lens[0], "secret")) {
+	    sim_word_is(words[0], lens[0], "secret") || sim_word_is(words[0], lens[0], "downgrade")) {
+		static const char create_usage[] =
+			"usage: desfire <name> <uid-hex> [random] [ev1] [des]";
 		bool create = words[0][1] == 'e' && lens[0] == 7;
 		bool secret = words[0][0] == 's';
+		bool downgrade = words[0][0] == 'd' && lens[0] == 9;
+		int w;
 
-		if ((create && n != 3 && n != 4) || (!create && n != 2)) {
-			*why = create ? "usage: desfire <name> <uid-hex> [random]"
-				      : "usage: present-card|secret <name>";
+		if ((create && (n < 3 || n > 6)) || (!create && n != 2)) {
+			*why = create ? create_usage : "usage: present-card|secret|downgrade <name>";
 			return -1;
 		}
 		if (lens[1] > SIM_CARD_NAME_MAX) {
@@ -117,7 +120,10 @@ int sim_control_parse(const char *line, size_t len, struct sim_control_cmd *cmd,
 		}
 		memcpy(cmd->name, words[1], lens[1]);
 		cmd->name[lens[1]] = '\0';
-		cmd->verb = create ? SIM_DESFIRE : secret ? SIM_SECRET : SIM_PRESENT_CARD;
+		cmd->verb = create	? SIM_DESFIRE
+			    : secret	? SIM_SECRET
+			    : downgrade ? SIM_DOWNGRADE
+					: SIM_PRESENT_CARD;
 		if (!create)
 			return 0;
 		uid_len = hex_decode(words[2], lens[2], cmd->uid, sizeof(cmd->uid));
@@ -126,11 +132,18 @@ int sim_control_parse(const char *line, size_t len, struct sim_control_cmd *cmd,
 			return -1;
 		}
 		cmd->uid_len = (size_t)uid_len;
-		if (n == 4 && !sim_word_is(words[3], lens[3], "random")) {
-			*why = "usage: desfire <name> <uid-hex> [random]";
-			return -1;
+		for (w = 3; w < n; w++) {
+			bool *flag = sim_word_is(words[w], lens[w], "random") ? &cmd->random_id
+				     : sim_word_is(words[w], lens[w], "ev1")  ? &cmd->ev1
+				     : sim_word_is(words[w], lens[w], "des")  ? &cmd->des
+									      : NULL;
+
+			if (flag == NULL || *flag) {
+				*why = create_usage;
+				return -1;
+			}
+			*flag = true;
 		}
-		cmd->random_id = n == 4;
 		return 0;
 	}
 	if (!sim_word_is(words[0], lens[0], "present")) {

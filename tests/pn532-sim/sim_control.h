@@ -9,9 +9,14 @@
  *   garbage                                       answer the next command with a corrupt frame
  *   status                                        "ok card=… muted=… commands=N polls=N"
  *   wait-polls <n>                                reply once n more polls were answered
- *   desfire <name> <uid-hex> [random]             a new factory-fresh DESFire EV2 card
+ *   desfire <name> <uid-hex> [random] [ev1] [des] a new factory-fresh DESFire EV2 card
  *                                                 (7 or 10-byte UID; random: shows a random
- *                                                 4-byte UID in anticollision)
+ *                                                 4-byte UID in anticollision; ev1: an EV1
+ *                                                 card, answering 1C to AuthenticateEV2First;
+ *                                                 des: its card master key is DES zeros, as
+ *                                                 NXP ships cards, instead of AES zeros)
+ *   downgrade <name>                              that card answers 1C to AuthenticateEV2First
+ *                                                 from now on (a man in the middle forcing EV1)
  *   present-card <name>                           that DESFire card enters the field
  *   secret <name>                                 "ok <hex>": the first file of the card's
  *                                                 first application (for privacy tests)
@@ -44,6 +49,7 @@ enum sim_control_verb {
 	SIM_PRESENT_CARD,
 	SIM_CUT_AFTER,
 	SIM_SECRET,
+	SIM_DOWNGRADE,
 };
 
 #define SIM_CARD_NAME_MAX 16
@@ -52,10 +58,10 @@ struct sim_control_cmd {
 	enum sim_control_verb verb;
 	struct pn532_card card;		  /* SIM_PRESENT */
 	uint32_t count;			  /* SIM_WAIT_POLLS, SIM_CUT_AFTER */
-	char name[SIM_CARD_NAME_MAX + 1]; /* SIM_DESFIRE, SIM_PRESENT_CARD */
+	char name[SIM_CARD_NAME_MAX + 1]; /* SIM_DESFIRE, SIM_PRESENT_CARD, SIM_DOWNGRADE */
 	uint8_t uid[PN532_UID_MAX];	  /* SIM_DESFIRE */
 	size_t uid_len;
-	bool random_id;
+	bool random_id, ev1, des;
 };
 
 /* Parses one line of len bytes (without its LF; a trailing CR is allowed).
