@@ -1,11 +1,11 @@
 /*
  * sac-purge — enforces retention (paragraph 27(c)): every interval, one
  * purge pass over the database and the video store (purge_run), each pass
- * audited.  This file is the daemon around it: options, configuration,
- * signals, systemd notification and the schedule.
+ * audited.  This file is the daemon around it (daemon_start does the
+ * options, the configuration and the signals): --once, reload, systemd
+ * notification and the schedule.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,26 +18,27 @@
 
 #define PURGE_DEFAULT_CONFIG "/etc/sac/sac-purge.conf"
 
-static void purge_usage(FILE *f)
-{
-	fprintf(f, "usage: sac-purge [-c FILE] [--once] [--check-config] [--version] [--help]\n"
-		   "  -c, --config FILE  configuration file (default " PURGE_DEFAULT_CONFIG ")\n"
-		   "      --once         run one purge pass and exit with its status\n"
-		   "                     (0 done, 1 refused or failed, 3 database unreachable)\n"
-		   "      --check-config validate the configuration, print every problem, exit 0 or 2\n"
-		   "      --version      print the version\n"
-		   "      --help         print this help\n");
-}
+static const char purge_usage[] =
+	"usage: sac-purge [-c FILE] [--once] [--check-config] [--version] [--help]\n"
+	"  -c, --config FILE  configuration file (default " PURGE_DEFAULT_CONFIG ")\n"
+	"      --once         run one purge pass and exit with its status\n"
+	"                     (0 done, 1 refused or failed, 3 database unreachable)\n"
+	"      --check-config validate the configuration, print every problem, exit 0 or 2\n"
+	"      --version      print the version\n"
+	"      --help         print this help\n";
 
-/* Loads path into *cfg, printing problems.  Returns 0, 2 or 3. */
-static int purge_load(const char *path, struct purge_config *cfg)
-{
-	struct config_problems problems = {0};
-	enum config_status status = config_load(&config_purge, path, cfg, &problems);
+/* What the command line asked for besides the common options. */
+struct purge_options {
+	bool once;
+};
 
-	config_problems_print(&problems);
-	config_problems_free(&problems);
-	return (int)status;
+static void purge_option(void *ctx, int opt, const char *arg)
+{
+	struct purge_options *o = ctx;
+
+	(void)arg;
+	if (opt == 'o')
+		o->once = true;
 }
 
 /* Sleeps until the monotonic deadline (ms), waking for signals and to feed
@@ -117,74 +118,38 @@ static int purge_loop(const char *path, struct purge_config *cfg)
 	return 0;
 }
 
+static int purge_main(void *ctx, const char *path, void *config)
+{
+	const struct purge_options *o = ctx;
+	struct purge_config *cfg = config;
+	struct purge_run run;
+	int status;
+
+	if (!o->once)
+		return purge_loop(path, cfg);
+	purge_run_init(&run);
+	status = (int)purge_run_pass(&run, cfg);
+	purge_run_close(&run);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'}, {"once", no_argument, NULL, 'o'},
-		{"check-config", no_argument, NULL, 'k'}, {"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
+	static const struct option once[] = {
+		{"once", no_argument, NULL, 'o'},
+		{NULL, 0, NULL, 0},
 	};
-	const char *path = PURGE_DEFAULT_CONFIG;
+	static const struct daemon_program purge = {
+		.name = "sac-purge",
+		.default_config = PURGE_DEFAULT_CONFIG,
+		.usage = purge_usage,
+		.schema = &config_purge,
+		.extra_long = once,
+		.option = purge_option,
+		.run = purge_main,
+	};
+	struct purge_options options = {.once = false};
 	struct purge_config cfg;
-	bool once = false, check_only = false;
-	int opt, status;
 
-	log_init("sac-purge", LOG_LEVEL_INFO);
-	if (daemon_harden() != 0) {
-		log_err("cannot keep secrets out of core dumps");
-		return 3;
-	}
-	while ((opt = getopt_long(argc, argv, "c:", options, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'o':
-			once = true;
-			break;
-		case 'k':
-			check_only = true;
-			break;
-		case 'V':
-			printf("sac-purge %s\n", SAC_VERSION);
-			return 0;
-		case 'h':
-			purge_usage(stdout);
-			return 0;
-		default:
-			purge_usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		purge_usage(stderr);
-		return 2;
-	}
-	status = purge_load(path, &cfg);
-	if (check_only) {
-		if (status == 0)
-			printf("%s: configuration OK\n", path);
-		config_free(&config_purge, &cfg);
-		return status;
-	}
-	if (status != 0) {
-		config_free(&config_purge, &cfg);
-		return status;
-	}
-	if (daemon_signals_install() != 0) {
-		log_err("cannot install signal handlers");
-		config_free(&config_purge, &cfg);
-		return 3;
-	}
-	if (once) {
-		struct purge_run run;
-
-		purge_run_init(&run);
-		status = (int)purge_run_pass(&run, &cfg);
-		purge_run_close(&run);
-	} else {
-		status = purge_loop(path, &cfg);
-	}
-	config_free(&config_purge, &cfg);
-	return status;
+	return daemon_start(&purge, &cfg, &options, argc, argv);
 }

@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -54,19 +53,15 @@ struct reader {
 	uint64_t watchdog_usec;
 };
 
-static void reader_usage(FILE *fp)
-{
-	fprintf(fp,
-		"usage: sac-reader [-c FILE] [--check-config]\n"
-		"       sac-reader --help | --version\n"
-		"Reads badges on one NFC reader (libnfc) and reports each presentation to a\n"
-		"controller over mutual TLS.  Configuration: the [reader] section of FILE\n"
-		"(default %s).\n"
-		"  -c, --config FILE   configuration file\n"
-		"  --check-config      check the configuration and the files it names, print\n"
-		"                      every problem, exit 0 (good) or 2 (problems)\n",
-		READER_DEFAULT_CONFIG);
-}
+static const char reader_usage[] =
+	"usage: sac-reader [-c FILE] [--check-config]\n"
+	"       sac-reader --help | --version\n"
+	"Reads badges on one NFC reader (libnfc) and reports each presentation to a\n"
+	"controller over mutual TLS.  Configuration: the [reader] section of FILE\n"
+	"(default " READER_DEFAULT_CONFIG ").\n"
+	"  -c, --config FILE   configuration file\n"
+	"  --check-config      check the configuration and the files it names, print\n"
+	"                      every problem, exit 0 (good) or 2 (problems)\n";
 
 /* Builds the TLS context of cfg, recording a problem when it cannot. */
 static struct tls_context *reader_tls(const char *path, const struct reader_config *cfg,
@@ -83,19 +78,15 @@ static struct tls_context *reader_tls(const char *path, const struct reader_conf
 	return tls;
 }
 
-/* Loads the configuration and builds the TLS context from it.  Returns
- * CONFIG_OK when usable; otherwise every problem is in problems. */
-static enum config_status reader_load(const char *path, struct reader_config *cfg,
-				      struct tls_context **tls, struct config_problems *problems)
+/* The check of daemon_start: builds r->tls from the configuration, so that
+ * --check-config refuses what the first handshake would. */
+static enum config_status reader_check(void *ctx, const char *path, void *cfg,
+				       struct config_problems *problems)
 {
-	enum config_status status;
+	struct reader *r = ctx;
 
-	*tls = NULL;
-	status = config_load(&config_reader, path, cfg, problems);
-	if (status != CONFIG_OK)
-		return status;
-	*tls = reader_tls(path, cfg, problems);
-	return *tls != NULL ? CONFIG_OK : CONFIG_INVALID;
+	r->tls = reader_tls(path, cfg, problems);
+	return r->tls != NULL ? CONFIG_OK : CONFIG_INVALID;
 }
 
 /* Per-event lines are access data (an event id, a gate, a time): they are
@@ -260,16 +251,15 @@ static void reader_finish(struct reader *r)
 			   spool_pending_count(r->spool));
 }
 
-static int reader_run(struct reader *r, const char *config_path)
+/* The run of daemon_start; r->cfg is the configuration it loaded. */
+static int reader_run(void *ctx, const char *config_path, void *cfg)
 {
+	struct reader *r = ctx;
 	struct spool_stats stats;
 	int rc = 3;
 
+	(void)cfg;
 	r->taps[0] = r->taps[1] = -1;
-	if (daemon_signals_install() != 0) {
-		log_err("cannot install signal handlers");
-		goto out;
-	}
 	if (spool_open(r->cfg.spool, &r->spool, &stats) != 0)
 		goto out;
 	if (stats.loaded > 0 || stats.corrupt > 0)
@@ -356,65 +346,26 @@ out:
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", no_argument, NULL, 'k'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	static const struct daemon_program reader = {
+		.name = "sac-reader",
+		.default_config = READER_DEFAULT_CONFIG,
+		.usage = reader_usage,
+		.schema = &config_reader,
+		.check = reader_check,
+		.run = reader_run,
 	};
-	struct config_problems problems = {0};
 	struct reader *r;
-	const char *config_path = READER_DEFAULT_CONFIG;
-	bool check = false;
-	int opt, rc;
+	int rc;
 
 	log_init("sac-reader", LOG_LEVEL_INFO);
-	if (daemon_harden() != 0) {
-		log_err("cannot keep secrets out of core dumps");
-		return 3;
-	}
 	/* The device thread keeps a copy of the credential key in *r. */
 	r = secret_alloc(sizeof(*r), NULL);
 	if (r == NULL) {
 		log_err("cannot allocate the reader's state");
 		return 3;
 	}
-	while ((opt = getopt_long(argc, argv, "c:", options, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'k':
-			check = true;
-			break;
-		case 'h':
-			reader_usage(stdout);
-			return 0;
-		case 'V':
-			printf("sac-reader %s\n", SAC_VERSION);
-			return 0;
-		default:
-			reader_usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		reader_usage(stderr);
-		return 2;
-	}
-	rc = (int)reader_load(config_path, &r->cfg, &r->tls, &problems);
-	if (rc != CONFIG_OK || check) {
-		config_problems_print(&problems);
-		if (rc == CONFIG_OK)
-			printf("%s: configuration OK\n", config_path);
-		goto out;
-	}
-	rc = reader_run(r, config_path);
-out:
-	config_problems_free(&problems);
+	rc = daemon_start(&reader, &r->cfg, r, argc, argv);
 	tls_context_free(r->tls);
-	config_free(&config_reader, &r->cfg);
 	/* A device thread stuck in a device call may still read r until exit. */
 	if (!(r->watch_initialised && r->watch.running))
 		secret_free(r, sizeof(*r));

@@ -1,10 +1,9 @@
 /*
  * sac-web — the HTTPS console: officers' muster board, auditors' deletion
  * report, admins' reader status (SPEC §6).  This file is the daemon around
- * server.c: options, configuration, signals, systemd notification and the
- * idle-session sweep.
+ * server.c (daemon_start does the options, the configuration and the
+ * signals): reload, systemd notification and the idle-session sweep.
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,25 +21,12 @@
 
 #define WEB_DEFAULT_CONFIG "/etc/sac/sac-web.conf"
 
-static void web_usage(FILE *f)
-{
-	fprintf(f, "usage: sac-web [-c FILE] [--check-config] [--version] [--help]\n"
-		   "  -c, --config FILE  configuration file (default " WEB_DEFAULT_CONFIG ")\n"
-		   "      --check-config validate the configuration, print every problem, exit 0 or 2\n"
-		   "      --version      print the version\n"
-		   "      --help         print this help\n");
-}
-
-/* Loads path into *cfg, printing problems.  Returns 0, 2 or 3. */
-static int web_load(const char *path, struct web_config *cfg)
-{
-	struct config_problems problems = {0};
-	enum config_status status = config_load(&config_web, path, cfg, &problems);
-
-	config_problems_print(&problems);
-	config_problems_free(&problems);
-	return (int)status;
-}
+static const char web_usage[] =
+	"usage: sac-web [-c FILE] [--check-config] [--version] [--help]\n"
+	"  -c, --config FILE  configuration file (default " WEB_DEFAULT_CONFIG ")\n"
+	"      --check-config validate the configuration, print every problem, exit 0 or 2\n"
+	"      --version      print the version\n"
+	"      --help         print this help\n";
 
 /* SIGHUP: the idle limit takes effect at once; listen addresses, the
  * certificate and the database need a restart (config_commit says so). */
@@ -71,14 +57,16 @@ static void web_block_signals(bool block)
 	pthread_sigmask(block ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
-static int web_run(const char *path, struct web_config *cfg)
+static int web_run(void *ctx, const char *path, void *config)
 {
+	struct web_config *cfg = config;
 	struct server *srv;
 	uint64_t watchdog_usec = daemon_watchdog_interval_usec();
 	/* Sign-in keeps using the database it started with (a reload may free
 	 * cfg's copy). */
 	char *database = strdup(cfg->database);
 
+	(void)ctx;
 	if (database == NULL || ratelimit_init() != 0) {
 		log_err("cannot start");
 		free(database);
@@ -121,63 +109,14 @@ static int web_run(const char *path, struct web_config *cfg)
 
 int main(int argc, char **argv)
 {
-	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"check-config", no_argument, NULL, 'k'},
-		{"version", no_argument, NULL, 'V'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	static const struct daemon_program web = {
+		.name = "sac-web",
+		.default_config = WEB_DEFAULT_CONFIG,
+		.usage = web_usage,
+		.schema = &config_web,
+		.run = web_run,
 	};
-	const char *path = WEB_DEFAULT_CONFIG;
 	struct web_config cfg;
-	bool check_only = false;
-	int opt, status;
 
-	log_init("sac-web", LOG_LEVEL_INFO);
-	if (daemon_harden() != 0) {
-		log_err("cannot keep secrets out of core dumps");
-		return 3;
-	}
-	while ((opt = getopt_long(argc, argv, "c:", options, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'k':
-			check_only = true;
-			break;
-		case 'V':
-			printf("sac-web %s\n", SAC_VERSION);
-			return 0;
-		case 'h':
-			web_usage(stdout);
-			return 0;
-		default:
-			web_usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		web_usage(stderr);
-		return 2;
-	}
-	status = web_load(path, &cfg);
-	if (check_only) {
-		if (status == 0)
-			printf("%s: configuration OK\n", path);
-		config_free(&config_web, &cfg);
-		return status;
-	}
-	if (status != 0) {
-		config_free(&config_web, &cfg);
-		return status;
-	}
-	if (daemon_signals_install() != 0) {
-		log_err("cannot install signal handlers");
-		config_free(&config_web, &cfg);
-		return 3;
-	}
-	status = web_run(path, &cfg);
-	config_free(&config_web, &cfg);
-	return status;
+	return daemon_start(&web, &cfg, NULL, argc, argv);
 }
