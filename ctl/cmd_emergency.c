@@ -337,90 +337,96 @@ int cmd_emergency_declare(struct ctl *ctl, int argc, char **argv)
 	return status;
 }
 
-/* An emergency id: digits only, so that a typo is bad usage, not a refusal. */
-static bool id_ok(const char *id)
+/* An emergency id: digits only, so that a typo is bad usage, not a refusal.
+ * what names the argument in the message ("ID", "--emergency").  Returns
+ * true, or false with *status set to the usage error. */
+static bool id_ok(const struct ctl *ctl, const char *id, const char *what, int *status)
 {
 	size_t n = strspn(id, "0123456789");
 
-	return n > 0 && n <= 18 && id[n] == '\0';
+	if (n > 0 && n <= 18 && id[n] == '\0')
+		return true;
+	*status = ctl_usage_error(ctl, "%s must be an emergency id (a number)", what);
+	return false;
+}
+
+/* A command that acts on one emergency named by its ID and prints a record
+ * of what it did. */
+struct emergency_call {
+	struct ctldb_purpose purpose;
+	/* One call with $1 = the id; its answer is (refusal, then the columns
+	 * after the first two of the record). */
+	const char *sql;
+	/* The record: emergency_id, the done flag (always true: a refusal is
+	 * exit 1), then the answer's columns after the refusal. */
+	const struct column_spec *columns;
+};
+
+/* Runs call for the positional ID of argv.  Returns the exit status. */
+static int emergency_call(struct ctl *ctl, int argc, char **argv, const struct emergency_call *call)
+{
+	const char *id = NULL;
+	const struct ctl_arg args[] = {
+		{.name = "ID", .positional = true, .required = true, .value = &id},
+		{0},
+	};
+	PGresult *res = NULL;
+	struct out_table *t = NULL;
+	int status, ncols = 0, c;
+
+	if (!ctl_args_parse(ctl, argc, argv, args, &status) || !id_ok(ctl, id, "ID", &status))
+		return status;
+	status = ctldb_call(ctl, &call->purpose, call->sql, 1, &id, &res);
+	if (status != CTL_EXIT_OK)
+		return status;
+	while (call->columns[ncols].name != NULL)
+		ncols++;
+	/* The answer has the refusal where the record has id and flag. */
+	if (!shape_ok(res, ncols - 1, &status) || refused(res, 0, 0, &status))
+		goto out;
+	t = out_table_new();
+	if (t == NULL || add_columns(t, call->columns) != 0 || out_row(t) != 0 ||
+	    out_cell(t, id) != 0 || out_cell(t, "true") != 0)
+		goto oom;
+	for (c = 1; c < ncols - 1; c++)
+		if (out_cell(t, field(res, 0, c)) != 0)
+			goto oom;
+	status = ctl_print_record(ctl, t);
+	goto out;
+oom:
+	status = ctl_fail(CTL_EXIT_ENV, "out of memory");
+out:
+	out_table_free(t);
+	PQclear(res);
+	return status;
 }
 
 int cmd_emergency_close(struct ctl *ctl, int argc, char **argv)
 {
-	static const struct ctldb_purpose purpose = {"close emergencies",
-						     "a certified officer of the site"};
 	static const struct column_spec columns[] = {{"emergency_id", OUT_NUMBER},
 						     {"closed", OUT_BOOL},
 						     {"unaccounted", OUT_NUMBER},
 						     {NULL, 0}};
-	const char *id = NULL;
-	const struct ctl_arg args[] = {
-		{.name = "ID", .positional = true, .required = true, .value = &id},
-		{0},
+	static const struct emergency_call call = {
+		{"close emergencies", "a certified officer of the site"},
+		"SELECT refusal, unaccounted FROM sac.emergency_close($1)",
+		columns,
 	};
-	PGresult *res = NULL;
-	struct out_table *t = NULL;
-	int status;
 
-	if (!ctl_args_parse(ctl, argc, argv, args, &status))
-		return status;
-	if (!id_ok(id))
-		return ctl_usage_error(ctl, "ID must be an emergency id (a number)");
-	status = ctldb_call(ctl, &purpose, "SELECT refusal, unaccounted FROM sac.emergency_close($1)",
-			    1, &id, &res);
-	if (status != CTL_EXIT_OK)
-		return status;
-	if (!shape_ok(res, 2, &status) || refused(res, 0, 0, &status))
-		goto out;
-	t = out_table_new();
-	if (t == NULL || add_columns(t, columns) != 0 || out_row(t) != 0 || out_cell(t, id) != 0 ||
-	    out_cell(t, "true") != 0 || out_cell(t, field(res, 0, 1)) != 0) {
-		status = ctl_fail(CTL_EXIT_ENV, "out of memory");
-		goto out;
-	}
-	status = ctl_print_record(ctl, t);
-out:
-	out_table_free(t);
-	PQclear(res);
-	return status;
+	return emergency_call(ctl, argc, argv, &call);
 }
 
 int cmd_emergency_confirm(struct ctl *ctl, int argc, char **argv)
 {
-	static const struct ctldb_purpose purpose = {"confirm drills",
-						     "a second certified officer of the site"};
 	static const struct column_spec columns[] = {
 		{"emergency_id", OUT_NUMBER}, {"confirmed", OUT_BOOL}, {NULL, 0}};
-	const char *id = NULL;
-	const struct ctl_arg args[] = {
-		{.name = "ID", .positional = true, .required = true, .value = &id},
-		{0},
+	static const struct emergency_call call = {
+		{"confirm drills", "a second certified officer of the site"},
+		"SELECT refusal FROM sac.emergency_confirm($1)",
+		columns,
 	};
-	PGresult *res = NULL;
-	struct out_table *t = NULL;
-	int status;
 
-	if (!ctl_args_parse(ctl, argc, argv, args, &status))
-		return status;
-	if (!id_ok(id))
-		return ctl_usage_error(ctl, "ID must be an emergency id (a number)");
-	status = ctldb_call(ctl, &purpose, "SELECT refusal FROM sac.emergency_confirm($1)", 1, &id,
-			    &res);
-	if (status != CTL_EXIT_OK)
-		return status;
-	if (!shape_ok(res, 1, &status) || refused(res, 0, 0, &status))
-		goto out;
-	t = out_table_new();
-	if (t == NULL || add_columns(t, columns) != 0 || out_row(t) != 0 || out_cell(t, id) != 0 ||
-	    out_cell(t, "true") != 0) {
-		status = ctl_fail(CTL_EXIT_ENV, "out of memory");
-		goto out;
-	}
-	status = ctl_print_record(ctl, t);
-out:
-	out_table_free(t);
-	PQclear(res);
-	return status;
+	return emergency_call(ctl, argc, argv, &call);
 }
 
 /* --- headcount ------------------------------------------------------------- */
@@ -702,10 +708,8 @@ int cmd_muster_status(struct ctl *ctl, int argc, char **argv)
 	};
 	int status;
 
-	if (!ctl_args_parse(ctl, argc, argv, args, &status))
+	if (!ctl_args_parse(ctl, argc, argv, args, &status) || !id_ok(ctl, id, "--emergency", &status))
 		return status;
-	if (!id_ok(id))
-		return ctl_usage_error(ctl, "--emergency must be an emergency id (a number)");
 	if (!watch)
 		return muster_once(ctl, id, false, &closed);
 	if (daemon_signals_install() != 0)
