@@ -76,9 +76,10 @@ struct daemon_program {
  * the options, config_load of the file into *cfg (program->schema; the
  * struct is program->schema->size bytes) and program->check, then
  * daemon_signals_install and program->run.  Every problem is printed on
- * stderr with its file and line.  *cfg is config_free'd on every path
- * before daemon_start returns; whatever the hooks put in ctx is the
- * caller's to free.  Returns the exit status (SPEC §2):
+ * stderr with its file and line.  *cfg is zeroed first and, once loaded,
+ * config_free'd on every path before daemon_start returns; whatever the
+ * hooks put in ctx is the caller's to free.  Returns the exit status
+ * (SPEC §2):
  *   0  --help, --version, --check-config on a good file, or run's 0;
  *   2  bad usage (the usage on stderr) or problems in the configuration;
  *   3  the file cannot be read, or hardening or the signal handlers failed;
