@@ -9,7 +9,7 @@ source "$(dirname "$0")/../lib.sh"
 
 readers=(gate-1 gate-2)
 fault_setup "${readers[@]}" || exit 1
-seed gate-1 0000b001 8000; seed gate-2 0000b002 8000
+seed gate-1 0000b001 20000; seed gate-2 0000b002 20000
 port=$(free_port)
 controller_start ctl-1 "$port" || exit 1
 purge_up
@@ -31,8 +31,8 @@ for mode in immediate fast; do
     wait_for 60 stored_beyond "$floor" || true
     ctl_mark=$(log_mark "$T_DIR/ctl-1.log"); tap_mark=$(log_mark "$T_DIR/gate-1.log")
     before=$(seeded_stored)
-    check "pg_ctl stop -m $mode lands while the readers drain ($before of 16000 seeded events stored)" \
-        test "$before" -ge "$floor" -a "$before" -lt 16000
+    check "pg_ctl stop -m $mode lands while the readers drain ($before of 40000 seeded events stored)" \
+        test "$before" -ge "$floor" -a "$before" -lt 40000
     check "pg_ctl stop -m $mode" pg_stop "$mode"
     # When the server took the request, from its own log (log_line_prefix %m).
     stop_at[$k]=$(grep -E "received (immediate|fast) shutdown request" "$T_DIR/pg/server.log" |
