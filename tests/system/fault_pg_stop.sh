@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # PostgreSQL stopped under load, first with `pg_ctl stop -m immediate` (a
 # crash: no checkpoint, WAL replay at start), then with `-m fast`, and
-# started again each time, while two readers drain 16,000 spooled events and
+# started again each time, while two readers drain 40,000 spooled events and
 # a card is tapped again and again, with sac-purge running every second.
 # The controller holds what it has not stored, never acknowledges it, and
 # carries on; in the end every event is in the ledger exactly once, by id.
